@@ -1,0 +1,39 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "npsh",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "npsh", targets: ["npsh"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Interpreter", targets: ["Interpreter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries: the only C the project links against.
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CReadline", path: "Sources/CReadline",
+            providers: [.apt(["libreadline-dev"])]),
+        .target(
+            name: "Runtime",
+            dependencies: ["CBLAS", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Interpreter",
+            dependencies: ["Runtime", "CReadline"]),
+        .executableTarget(
+            name: "npsh",
+            dependencies: [
+                "Interpreter", "Runtime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "Runtime"]),
+    ]
+)
