@@ -171,10 +171,3 @@ public enum NB101Enumeration {
         return best
     }
 }
-
-/// A value asserted safe to share across the threads of one `concurrentPerform`, each of
-/// which touches disjoint elements.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

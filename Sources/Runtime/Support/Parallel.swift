@@ -1,0 +1,39 @@
+import Dispatch
+
+/// Runs `body` for chunk indices 0..<chunks on the available threads and returns the
+/// results in chunk order, so the outcome never depends on scheduling.
+public func parallelChunks<T>(_ chunks: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    var results = [T?](repeating: nil, count: chunks)
+    results.withUnsafeMutableBufferPointer { buf in
+        let out = UncheckedSendable(buf)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in out.value[c] = body(c) }
+    }
+    return results.map { $0! }
+}
+
+/// The bounds of chunk `c` of `chunks` over `count` items.
+@inlinable public func chunkRange(_ c: Int, of chunks: Int, count: Int) -> Range<Int> {
+    (count * c / chunks)..<(count * (c + 1) / chunks)
+}
+
+/// Decodes items in parallel chunks; when items fail, rethrows the failure of the lowest
+/// item index, exactly as a serial loop would have.
+public func parallelDecode<T>(count: Int, threads: Int, _ decode: @Sendable (Int) throws -> T) throws -> [T] {
+    let chunks = max(1, min(count, threads * 8))
+    let parts: [([T], (Int, Error)?)] = parallelChunks(chunks) { c in
+        var out: [T] = []
+        for i in chunkRange(c, of: chunks, count: count) {
+            do { out.append(try decode(i)) } catch { return (out, (i, error)) }
+        }
+        return (out, nil)
+    }
+    if let (_, err) = parts.compactMap({ $0.1 }).min(by: { $0.0 < $1.0 }) { throw err }
+    return parts.flatMap { $0.0 }
+}
+
+/// A value asserted safe to share across the threads of one parallel loop, each of which
+/// touches disjoint elements.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
+}
