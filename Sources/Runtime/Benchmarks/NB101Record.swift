@@ -219,8 +219,10 @@ extension NB101Record {
         let hash: Digest128, epochs: Int, cell: NB101Cell, metricsBytes: [UInt8]
         do {
             try s.expect(UInt8(ascii: "["))
-            let hashText = try s.string()
-            guard let h = Digest128(hex: hashText) else { throw bad("module hash '\(hashText)' is not 32 hex digits") }
+            let hashBytes = try s.stringBytes()
+            guard let h = Digest128(hexBytes: hashBytes) else {
+                throw bad("module hash '\(String(decoding: hashBytes, as: UTF8.self))' is not 32 hex digits")
+            }
             hash = h
             try s.expect(UInt8(ascii: ","))
             let e = try s.number()
@@ -229,7 +231,7 @@ extension NB101Record {
             try s.expect(UInt8(ascii: ","))
             let adjacency = Array(try s.stringBytes())
             try s.expect(UInt8(ascii: ","))
-            let opsText = try s.string()
+            let opsBytes = Array(try s.stringBytes())
             try s.expect(UInt8(ascii: ","))
             let encoded = try s.stringBytes()
             guard let m = encoded.withUnsafeBufferPointer({ Base64.decode($0) }) else {
@@ -238,18 +240,22 @@ extension NB101Record {
             metricsBytes = m
             try s.expect(UInt8(ascii: "]"))
             try s.end()
-            let ops = opsText.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            var n = 0
-            while n * n < adjacency.count { n += 1 }
-            guard n * n == adjacency.count else {
-                throw bad("adjacency has \(adjacency.count) digits, not a square number")
+            if let fast = NB101Cell(recordAdjacency: adjacency, ops: opsBytes) {
+                cell = fast
+            } else {
+                let ops = String(decoding: opsBytes, as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                var n = 0
+                while n * n < adjacency.count { n += 1 }
+                guard n * n == adjacency.count else {
+                    throw bad("adjacency has \(adjacency.count) digits, not a square number")
+                }
+                var matrix = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
+                for (k, c) in adjacency.enumerated() {
+                    guard c == 48 || c == 49 else { throw bad("adjacency digit \(k) is '\(Character(Unicode.Scalar(c)))', not 0 or 1") }
+                    matrix[k / n][k % n] = Int(c - 48)
+                }
+                cell = try NB101Cell(matrix: matrix, ops: ops, at: place)
             }
-            var matrix = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
-            for (k, c) in adjacency.enumerated() {
-                guard c == 48 || c == 49 else { throw bad("adjacency digit \(k) is '\(Character(Unicode.Scalar(c)))', not 0 or 1") }
-                matrix[k / n][k % n] = Int(c - 48)
-            }
-            cell = try NB101Cell(matrix: matrix, ops: ops, at: place)
         } catch let e as JSONSyntaxError {
             throw bad("bad JSON row: \(e)")
         }
@@ -329,5 +335,64 @@ public enum NB101TFRecordWriter {
             }
         }
         try out.close()
+    }
+}
+
+extension NB101Cell {
+    /// The fast path for official records: an already-pruned, valid cell given as a
+    /// row-major digit string and comma-separated op names. Returns nil for anything
+    /// unusual, and the caller then takes the validating path for a precise error.
+    init?(recordAdjacency adj: [UInt8], ops: [UInt8]) {
+        let n: Int
+        switch adj.count {
+        case 4: n = 2
+        case 9: n = 3
+        case 16: n = 4
+        case 25: n = 5
+        case 36: n = 6
+        case 49: n = 7
+        default: return nil
+        }
+        var bits: UInt64 = 0
+        var hasOut: UInt8 = 0, hasIn: UInt8 = 0
+        for r in 0..<n {
+            for c in 0..<n {
+                let d = adj[r * n + c]
+                if d == 49 {
+                    if c <= r { return nil }
+                    bits |= 1 << UInt64(r * 7 + c)
+                    hasOut |= 1 << UInt8(r)
+                    hasIn |= 1 << UInt8(c)
+                } else if d != 48 {
+                    return nil
+                }
+            }
+        }
+        // Every vertex on an input→output path: nothing to prune.
+        let needOut = UInt8((1 << (n - 1)) - 1), needIn = UInt8(((1 << n) - 1) & ~1)
+        if hasOut & needOut != needOut || hasIn & needIn != needIn || bits.nonzeroBitCount > Self.maxEdges { return nil }
+        // Ops: "input,<op>,…,output".
+        var interior: UInt16 = 0
+        var v = 0
+        var start = 0
+        for i in 0...ops.count where i == ops.count || ops[i] == 44 {
+            let name = ops[start..<i]
+            if v == 0 {
+                if !name.elementsEqual("input".utf8) { return nil }
+            } else if v == n - 1 {
+                if !name.elementsEqual("output".utf8) { return nil }
+            } else if v < n - 1 {
+                let op: NB101Op
+                if name.elementsEqual("conv3x3-bn-relu".utf8) { op = .conv3x3 }
+                else if name.elementsEqual("conv1x1-bn-relu".utf8) { op = .conv1x1 }
+                else if name.elementsEqual("maxpool3x3".utf8) { op = .maxpool3x3 }
+                else { return nil }
+                interior |= UInt16(op.rawValue) << UInt16(2 * (v - 1))
+            }
+            v += 1
+            start = i + 1
+        }
+        if v != n { return nil }
+        self.init(uncheckedVertices: n, adjacency: bits, interior: interior)
     }
 }

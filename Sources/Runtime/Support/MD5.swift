@@ -14,10 +14,12 @@ public struct Digest128: Hashable, Comparable, Sendable {
     }
 
     /// Parses 32 hexadecimal digits (either case); nil otherwise.
-    public init?(hex: String) {
-        let bytes = Array(hex.utf8)
+    public init?(hex: String) { self.init(hexBytes: Array(hex.utf8)[...]) }
+
+    /// Parses 32 hexadecimal digits given as bytes.
+    public init?(hexBytes bytes: ArraySlice<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        var words: [UInt64] = [0, 0]
+        var words: (UInt64, UInt64) = (0, 0)
         for (i, c) in bytes.enumerated() {
             let v: UInt64
             switch c {
@@ -26,9 +28,9 @@ public struct Digest128: Hashable, Comparable, Sendable {
             case 65...70: v = UInt64(c - 55)
             default: return nil
             }
-            words[i / 16] = words[i / 16] << 4 | v
+            if i < 16 { words.0 = words.0 << 4 | v } else { words.1 = words.1 << 4 | v }
         }
-        hi = words[0]; lo = words[1]
+        hi = words.0; lo = words.1
     }
 
     /// Lower-case hexadecimal, 32 characters.
