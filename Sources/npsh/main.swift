@@ -1,12 +1,173 @@
+import ArgumentParser
+import Interpreter
 import Runtime
-import Foundation
-func t(_ s: String, _ f: () throws -> Void) rethrows { let t0 = Date(); try f(); print(s, Date().timeIntervalSince(t0)) }
-let store = BenchmarkStore(cacheDirectory: "/tmp/npsh-cache")
-try t("genuine") { let (tb, _) = try store.open("/work/shared/data/nb101/one-record-full.tfrecord"); print(tb.count, tb.budgets.map { $0.runs(0) }, tb.parameters) }
-try t("20k") { let (tb, r) = try store.open("/work/shared/data/nb101/nb101-20k.jsonl"); print(tb.count, tb.runCount, r) }
-var syn: BenchmarkTable!
-try t("catalog") { _ = try store.catalog() }
-try t("synthetic") { syn = try store.synthetic() }
-try t("write") { try NB101TFRecordWriter.write(syn, to: "/tmp/big.tfrecord") }
-try t("import") { let (tb, r) = try store.open("/tmp/big.tfrecord"); print(tb.count, tb.runCount, r) }
-try t("reopen") { let (tb, r) = try store.open("/tmp/big.tfrecord"); print(tb.count, tb.runCount, r) }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The thin executable: argument parsing and process plumbing. Everything else lives in
+// the Interpreter and Runtime libraries.
+
+let environment: [String: String] = {
+    var env: [String: String] = [:]
+    var p = environ
+    while let entry = p.pointee {
+        let s = String(cString: entry)
+        if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+        p += 1
+    }
+    return env
+}()
+
+BLAS.ensureFastKernel(environment: environment, arguments: CommandLine.arguments)
+BLAS.useSingleThread()
+
+func writeOut(_ s: String) { writeAll(1, s) }
+func writeErr(_ s: String) { writeAll(2, s) }
+
+/// Unbuffered writes, so standard output and standard error interleave in order.
+func writeAll(_ fd: Int32, _ s: String) {
+    var bytes = Array(s.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 { if errno == EINTR { continue }; return }
+        done += n
+    }
+}
+
+func makeEvaluator(seed: UInt64?) -> Evaluator {
+    let store = BenchmarkStore(cacheDirectory: BenchmarkStore.defaultCacheDirectory(environment: environment))
+    let session = Session(store: store, output: { writeOut($0 + "\n") }, diagnostics: { writeErr($0 + "\n") })
+    if let seed { session.setSeed(seed) }
+    return Evaluator(session: session)
+}
+
+let colour = isatty(2) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+
+struct NPSH: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "npsh",
+        abstract: "A scripting shell for neural architecture search with a Neural Predictor.",
+        version: "npsh 0.1.0",
+        subcommands: [Repl.self, Run.self, Benchmark.self],
+        defaultSubcommand: Repl.self)
+}
+
+struct Repl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repl", abstract: "The interactive shell (the default). Reads a script when input is not a terminal.")
+
+    @Option(help: "The session seed (default 0).") var seed: UInt64?
+
+    func run() throws {
+        let evaluator = makeEvaluator(seed: seed)
+        if isatty(0) == 0 {
+            // Not a terminal: run standard input as one script, without prompts.
+            let text = readAllStandardInput()
+            let result = ScriptRunner(renderer: DiagnosticRenderer(colour: colour))
+                .run(SourceFile(name: "<stdin>", text: text), evaluator: evaluator, echo: { writeOut($0 + "\n") }, errors: writeErr)
+            if result.status != .ok { throw ExitCode(result.status.rawValue) }
+            return
+        }
+        let history = (environment["HOME"].map { $0 + "/.npsh_history" })
+        let reader = LineReader(interactive: true, historyPath: environment["NPSH_HISTORY"] ?? history)
+        REPL(evaluator: evaluator, reader: reader, renderer: DiagnosticRenderer(colour: colour),
+             write: writeOut, writeError: writeErr).run()
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs a .npx script (or - for standard input).",
+        discussion: "--update writes each statement's output under it as '#> ' lines; --check fails with a diff when the output differs.")
+
+    @ArgumentParser.Argument(help: "The script, or - for standard input.") var file: String
+    @Flag(help: "Rewrite the file with each statement's output under it.") var update = false
+    @Flag(help: "Fail (exit 1) with a unified diff if any output differs from the file's.") var check = false
+    @Option(help: "Overrides the session seed for the whole run.") var seed: UInt64?
+
+    func validate() throws {
+        if update && check { throw ValidationError("--update and --check cannot be combined") }
+        if file == "-" && (update || check) { throw ValidationError("--update and --check need a file, not standard input") }
+    }
+
+    func run() throws {
+        let text: String
+        if file == "-" {
+            text = readAllStandardInput()
+        } else {
+            do {
+                let f = try MappedFile(path: file, allowEmpty: true)
+                text = String(decoding: f.bytes, as: UTF8.self)
+            } catch let e as RuntimeError {
+                writeErr("npsh: \(e)\n")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+        }
+        let evaluator = makeEvaluator(seed: nil)
+        if let seed { evaluator.session.seedOverride = seed }
+        let clean = Notebook.strip(text)
+        let name = file == "-" ? "<stdin>" : file
+        let runner = ScriptRunner(renderer: DiagnosticRenderer(colour: colour))
+        let quiet = update || check
+        let result = runner.run(SourceFile(name: name, text: clean), evaluator: evaluator,
+                                echo: quiet ? nil : { writeOut($0 + "\n") }, errors: writeErr)
+        if result.status != .ok { throw ExitCode(result.status.rawValue) }
+        if update || check {
+            let composed = Notebook.compose(clean, outputs: result.outputs)
+            if update {
+                if composed != text {
+                    do { try FileWriter.write(composed, to: file) } catch let e as RuntimeError {
+                        writeErr("npsh: \(e)\n")
+                        throw ExitCode(ExitStatus.runtime.rawValue)
+                    }
+                }
+                writeErr("updated \(file)\n")
+            } else {
+                let d = Notebook.diff(text, composed, from: file, to: "\(file) (this run)")
+                if !d.isEmpty {
+                    writeOut(d)
+                    writeErr("npsh: \(file): output differs (see the diff above); run with --update to accept\n")
+                    throw ExitCode(ExitStatus.checkFailed.rawValue)
+                }
+                writeErr("\(file): ok\n")
+            }
+        }
+    }
+}
+
+struct Benchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark", abstract: "Measures npsh's data paths (see scripts/bench).", shouldDisplay: false)
+
+    @ArgumentParser.Argument(help: "Which benchmark: io (or 'phase NAME', used by io itself).") var which: String = "io"
+    @ArgumentParser.Argument(help: "The phase, with 'phase'.") var phase: String?
+    @Option(help: "Folder for the generated files (default: a new temporary folder).") var dir: String?
+
+    func run() throws {
+        switch which {
+        case "io": try IOBenchmark.run(directory: dir, report: writeOut)
+        case "phase":
+            guard let phase, let dir else { throw ValidationError("'phase' needs a phase name and --dir") }
+            writeOut("\(try IOBenchmark.phase(phase, directory: dir))\n")
+        default: throw ValidationError("unknown benchmark '\(which)'; available: io")
+        }
+    }
+}
+
+func readAllStandardInput() -> String {
+    var data: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(0, &buf, buf.count)
+        if n <= 0 { break }
+        data += buf[0..<n]
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+NPSH.main()

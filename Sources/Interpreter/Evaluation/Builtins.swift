@@ -1,0 +1,155 @@
+import Runtime
+
+/// The commands of npsh. Each entry is the single description of its syntax, defaults
+/// and documentation; `help`, binding and completion all read this table.
+enum Builtins {
+    static let all: [CommandSpec] = [
+        seed, space, bench, load, allCommand, sample, best, show, export, help,
+    ]
+
+    static let seed = CommandSpec(
+        name: "seed", summary: "Sets the session seed; every random draw derives from it.",
+        positional: [Param("n", .integer(min: 0), "the seed")],
+        details: "Resets every command's draw counter, so a script replays from here."
+    ) { session, args in
+        session.setSeed(UInt64(args.integer("n")!))
+        return .none
+    }
+
+    static let space = CommandSpec(
+        name: "space", summary: "Selects the search space.",
+        positional: [Param("name", .word(["nb101"]), "the space")]
+    ) { session, args in
+        guard case .word(let name) = args.values["name"] else { return .none }
+        session.space = name
+        return .space(name)
+    }
+
+    static let bench = CommandSpec(
+        name: "bench", summary: "Selects the benchmark: the built-in synthetic landscape or a file.",
+        positional: [Param("source", .wordOrPath(["synthetic"]), "synthetic, or an official .tfrecord, a .jsonl table or an npsh .sqlite cache")],
+        options: [Param("metric", .string, "for a JSONL table, the validation metric field", default: "\"val_acc_108\"")],
+        details: """
+            A .tfrecord or .jsonl file is imported once into a SQLite cache (in $NPSH_CACHE,
+            else ~/.cache/npsh) and read from it while the file is unchanged.
+            """
+    ) { session, args in
+        switch args.values["source"] {
+        case .word?:
+            session.benchTable = try Session.synthetic(session.store)
+        case .string(let path)?:
+            let (table, report) = try session.store.open(path, metric: args.string("metric"))
+            for note in report.notes { session.diagnostics("note: \(note)") }
+            if let c = report.wroteCache { session.diagnostics("note: imported \(path) into \(c)") }
+            session.benchTable = table
+        default: break
+        }
+        return .bench(BenchValue(table: try session.bench()))
+    }
+
+    static let load = CommandSpec(
+        name: "load", summary: "Reads an architecture set with its recorded metrics from a file.",
+        positional: [Param("file", .string, "an exported .json set or a .jsonl table")]
+    ) { session, args in
+        .archSet(try ArchSet.load(path: args.string("file")!, store: session.store))
+    }
+
+    static let allCommand = CommandSpec(
+        name: "all", summary: "Every architecture of the current benchmark, with mean metrics over its runs."
+    ) { session, _ in
+        .archSet(try ArchSet.all(try session.bench()))
+    }
+
+    static let sample = CommandSpec(
+        name: "sample", summary: "Draws N distinct architectures uniformly and trains each once.",
+        positional: [Param("n", .integer(min: 1), "how many")],
+        keywords: [Param("from", .archSet, "the set to draw from", default: "all")],
+        details: """
+            "Training" picks one recorded run at random, as the official API's query does:
+            its validation accuracy is reported, and the test accuracy is the mean over runs.
+            """
+    ) { session, args in
+        let table = try session.bench()
+        let pool = try args.set("from") ?? ArchSet.all(table)
+        let n = args.integer("n")!
+        guard n <= pool.count else {
+            throw RuntimeError.invalidArgument("cannot sample \(n) distinct architectures from a set of \(Format.count(pool.count))")
+        }
+        var rng = session.stream(for: "sample")
+        let picked = rng.distinct(n, from: pool.count).map { pool.entries[$0] }
+        return .archSet(try train(picked, table, &rng))
+    }
+
+    /// Trains entries on the current benchmark (cells it lacks are an error).
+    static func train(_ entries: [ArchEntry], _ table: BenchmarkTable, _ rng: inout RandomStream) throws -> ArchSet {
+        let indices = try entries.map { e -> Int in
+            guard let i = table.index(of: e.hash) else {
+                throw RuntimeError.invalidArgument("architecture \(e.hash.hex) is not in the benchmark \(table.source.label)")
+            }
+            return i
+        }
+        let obs = try table.train(indices, rng: &rng)
+        return ArchSet(entries: zip(entries, obs).map { ArchEntry(cell: $0.cell, hash: $0.hash, validation: $1.validation, test: $1.test) },
+                       label: table.source.label)
+    }
+
+    static let best = CommandSpec(
+        name: "best", summary: "The architecture with the highest validation accuracy, with its test accuracy.",
+        positional: [Param("set", .archSet, "the set")]
+    ) { _, args in
+        let set = args.set("set")!
+        guard let b = set.best() else {
+            throw RuntimeError.invalidArgument(set.count == 0 ? "the set is empty" : "no architecture in the set has a validation accuracy")
+        }
+        return .best(b, label: set.label)
+    }
+
+    static let show = CommandSpec(
+        name: "show", summary: "Prints a value as a table.",
+        positional: [Param("value", .value, "what to show")],
+        options: [Param("rows", .integer(min: 1), "how many rows of a set", default: "10")]
+    ) { _, args in
+        let rows = args.integer("rows") ?? 10
+        switch args.values["value"]! {
+        case .archSet(let s): return .text(Printer.table(s, rows: rows))
+        case .best(let e, let label): return .text(Printer.table(ArchSet(entries: [e], label: label), rows: 1))
+        case let v: return .text(Printer.render(v))
+        }
+    }
+
+    static let export = CommandSpec(
+        name: "export", summary: "Writes a value as plain JSON.",
+        positional: [Param("value", .value, "a set or a best architecture")],
+        keywords: [Param("to", .string, "the .json file to write")],
+        details: "A set is an array of {hash, matrix, ops, val, test}, accuracies in percent."
+    ) { session, args in
+        let path = args.string("to")!
+        let json: String
+        switch args.values["value"]! {
+        case .archSet(let s): json = s.json()
+        case .best(let e, let label): json = ArchSet(entries: [e], label: label).json()
+        case let v: throw RuntimeError.invalidArgument("cannot export \(v.typeName); export a set or a best architecture")
+        }
+        try FileWriter.write(json, to: path)
+        session.diagnostics("note: wrote \(path)")
+        return .none
+    }
+
+    static let help = CommandSpec(
+        name: "help", summary: "Lists the commands, or explains one.",
+        positional: [Param("command", .word(Builtins.names), "a command", default: "")]
+    ) { _, args in
+        if case .word(let name) = args.values["command"], let spec = all.first(where: { $0.name == name }) {
+            return .text(spec.help)
+        }
+        let width = all.map(\.name.count).max()!
+        var out = "Commands (help NAME for details):\n"
+        for c in all { out += "  \(c.name)\(String(repeating: " ", count: width - c.name.count))  \(c.summary)\n" }
+        out += "Statements: let NAME = COMMAND …, for X in LIST { … }, a bare value prints it; # starts a comment."
+        return .text(out)
+    }
+
+    static var names: [String] {
+        ["seed", "space", "bench", "load", "all", "sample", "best", "show", "export", "help"]
+    }
+}

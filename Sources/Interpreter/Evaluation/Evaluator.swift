@@ -1,0 +1,174 @@
+import Runtime
+
+/// Evaluates statements against a session. Errors are `Diagnostic`s pointing at the place.
+public final class Evaluator {
+    public let session: Session
+    public let commands: [String: CommandSpec]
+
+    public init(session: Session) {
+        self.session = session
+        var table: [String: CommandSpec] = [:]
+        for c in Builtins.all { table[c.name] = c }
+        commands = table
+    }
+
+    public var commandNames: Set<String> { Set(commands.keys) }
+
+    /// Runs one statement; a bare value is printed (notebook style).
+    public func execute(_ statement: Statement) throws {
+        if session.interruptRequested() { throw Diagnostic(.interrupted, statement.range) }
+        switch statement {
+        case .binding(let name, _, let expr, _):
+            session.bindings[name] = try evaluate(expr)
+        case .expression(let expr):
+            let value = try evaluate(expr)
+            let text = Printer.render(value)
+            if !text.isEmpty { session.output(text) }
+        case .loop(let variable, _, let over, let body, _):
+            let items: [Value]
+            switch try evaluate(over) {
+            case .list(let l): items = l
+            case let other: throw Diagnostic(.notIterable(other.typeName), over.range)
+            }
+            let saved = session.bindings[variable]
+            defer { session.bindings[variable] = saved }
+            for item in items {
+                session.bindings[variable] = item
+                for s in body { try execute(s) }
+            }
+        }
+    }
+
+    public func evaluate(_ expr: Expr) throws -> Value {
+        switch expr {
+        case .integer(let i, _): return .integer(i)
+        case .decimal(let d, _): return .decimal(d)
+        case .string(let s, _): return .string(s)
+        case .name(let n, let r):
+            if let v = session.bindings[n] { return v }
+            if let c = commands[n], c.positional.allSatisfy({ !$0.required }), c.keywords.allSatisfy({ !$0.required }) {
+                return try call(CommandCall(name: n, nameRange: r, arguments: [], range: r))
+            }
+            let candidates = Array(session.bindings.keys) + commands.keys.sorted()
+            throw Diagnostic(.unknownName(n, suggestion: suggestion(for: n, among: candidates)), r)
+        case .list(let items, _):
+            return .list(try items.map(evaluate))
+        case .range(let lo, let hi, let step, _):
+            let a = try integerValue(lo, "a range's start"), b = try integerValue(hi, "a range's end")
+            let s = try step.map { try integerValue($0, "a range's step") } ?? 1
+            guard s > 0 else { throw Diagnostic(.outOfRange(what: "a range's step", detail: "must be positive, got \(s)"), step!.range) }
+            guard b >= a else { return .list([]) }
+            guard (b - a) / s < 10_000_000 else {
+                throw Diagnostic(.outOfRange(what: "a range", detail: "has more than 10,000,000 values"), expr.range)
+            }
+            return .list(stride(from: a, through: b, by: s).map { .integer($0) })
+        case .binary(let op, let l, let r, _):
+            let a = try evaluate(l), b = try evaluate(r)
+            switch (a, b) {
+            case (.integer(let x), .integer(let y)):
+                let (v, overflow) = op == .plus ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y)
+                if overflow { throw Diagnostic(.outOfRange(what: "the result", detail: "overflows a 64-bit integer"), expr.range) }
+                return .integer(v)
+            case (.archSet(let x), .archSet(let y)):
+                return .archSet(op == .plus ? x.union(y) : x.subtracting(y))
+            default:
+                if let x = a.number, let y = b.number { return .decimal(op == .plus ? x + y : x - y) }
+                if case .archSet = a {
+                    throw Diagnostic(.wrongType(what: "the right side of '\(op.rawValue)'", expected: "an architecture set", got: b.typeName), r.range)
+                }
+                throw Diagnostic(.wrongType(what: "the left side of '\(op.rawValue)'", expected: "a number or an architecture set", got: a.typeName), l.range)
+            }
+        case .command(let c):
+            return try call(c)
+        }
+    }
+
+    func integerValue(_ e: Expr, _ what: String) throws -> Int {
+        let v = try evaluate(e)
+        guard case .integer(let i) = v else { throw Diagnostic(.wrongType(what: what, expected: "a whole number", got: v.typeName), e.range) }
+        return i
+    }
+
+    /// Binds a call's arguments to its command's parameters and runs it.
+    func call(_ c: CommandCall) throws -> Value {
+        guard let spec = commands[c.name] else {
+            throw Diagnostic(.unknownCommand(c.name, suggestion: suggestion(for: c.name, among: commands.keys.sorted())), c.nameRange)
+        }
+        var args = Arguments(call: c)
+        var nextPositional = 0
+        for a in c.arguments {
+            switch a {
+            case .positional(let e):
+                guard nextPositional < spec.positional.count else {
+                    throw Diagnostic(.tooManyArguments(command: spec.name, expected: spec.positional.count), e.range)
+                }
+                let p = spec.positional[nextPositional]
+                nextPositional += 1
+                args.values[p.name] = try bind(e, p, spec)
+                args.ranges[p.name] = e.range
+            case .keyword(let k, let kr, let e):
+                guard let p = spec.keywords.first(where: { $0.name == k }) else {
+                    throw Diagnostic(.unknownOption(command: spec.name, option: k, suggestion: nil), kr)
+                }
+                if args.values[k] != nil { throw Diagnostic(.duplicateOption(k), kr) }
+                args.values[k] = try bind(e, p, spec)
+                args.ranges[k] = e.range
+            case .option(let k, let kr, let e):
+                guard let p = spec.options.first(where: { $0.name == k }) else {
+                    throw Diagnostic(.unknownOption(command: spec.name, option: k, suggestion: suggestion(for: k, among: spec.options.map(\.name))), kr)
+                }
+                if args.values[k] != nil { throw Diagnostic(.duplicateOption(k), kr) }
+                args.values[k] = try bind(e, p, spec)
+                args.ranges[k] = e.range
+            }
+        }
+        for p in spec.positional + spec.keywords where p.required && args.values[p.name] == nil {
+            let label = spec.keywords.contains { $0.name == p.name } ? "'\(p.name) \(p.type.placeholder)'" : p.name.uppercased()
+            throw Diagnostic(.missingArgument(command: spec.name, parameter: label), c.range)
+        }
+        do {
+            return try spec.run(session, args)
+        } catch let e as RuntimeError {
+            throw Diagnostic(.runtime(e.description), errorRange(e, args))
+        }
+    }
+
+    /// File errors point at the file argument; others at the whole call.
+    private func errorRange(_ e: RuntimeError, _ args: Arguments) -> SourceRange {
+        for key in ["source", "file", "to"] where args.ranges[key] != nil { return args.ranges[key]! }
+        return args.call.range
+    }
+
+    func bind(_ e: Expr, _ p: Param, _ spec: CommandSpec) throws -> Value {
+        let what = "'\(spec.name)' \(p.name)"
+        switch p.type {
+        case .word(let choices), .wordOrPath(let choices):
+            var word: String?
+            if case .name(let n, _) = e, session.bindings[n] == nil { word = n }
+            if case .string(let s, _) = e {
+                if case .wordOrPath = p.type { return .string(s) }
+                word = s
+            }
+            guard let w = word else {
+                let v = try evaluate(e)
+                if case .string(let s) = v, case .wordOrPath = p.type { return .string(s) }
+                throw Diagnostic(.wrongType(what: what, expected: p.type.display, got: v.typeName), e.range)
+            }
+            guard choices.contains(w) else {
+                throw Diagnostic(.unknownWord(what: p.name, word: w, choices: choices, suggestion: suggestion(for: w, among: choices)), e.range)
+            }
+            return .word(w)
+        default:
+            let v = try evaluate(e)
+            switch (p.type, v) {
+            case (.integer(let m), .integer(let i)):
+                guard i >= m else { throw Diagnostic(.outOfRange(what: what, detail: "must be at least \(m), got \(i)"), e.range) }
+                return v
+            case (.number, .integer), (.number, .decimal), (.string, .string), (.archSet, .archSet), (.value, _):
+                return v
+            default:
+                throw Diagnostic(.wrongType(what: what, expected: p.type.display, got: v.typeName), e.range)
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Runtime
+
+/// The state of one npsh session: seed and random streams, bindings, the current space and
+/// benchmark, and where output goes.
+///
+/// Randomness: a command that draws uses `stream(for:)`, keyed by (seed, command name, how
+/// many times that command has drawn since the last `seed`). Statements that do not draw —
+/// `show`, `export`, `plot`, `help` — never touch a counter, so inserting them leaves every
+/// later draw unchanged.
+public final class Session {
+    public private(set) var seed: UInt64 = 0
+    var counters: [String: UInt64] = [:]
+    public var bindings: [String: Value] = [:]
+    public var space = "nb101"
+    var benchTable: BenchmarkTable?
+    public let store: BenchmarkStore
+    /// Deterministic output (the notebook's `#>` lines).
+    public var output: (String) -> Void
+    /// Notes, timings and progress: never part of the deterministic output.
+    public var diagnostics: (String) -> Void
+    /// Set from a signal handler to stop a long command.
+    public var interruptRequested: () -> Bool = { false }
+
+    public init(store: BenchmarkStore, output: @escaping (String) -> Void, diagnostics: @escaping (String) -> Void) {
+        self.store = store
+        self.output = output
+        self.diagnostics = diagnostics
+    }
+
+    /// When set (`npsh run --seed N`), every `seed` statement uses this value instead.
+    public var seedOverride: UInt64? {
+        didSet { if let s = seedOverride { setSeed(s) } }
+    }
+
+    public func setSeed(_ s: UInt64) {
+        seed = seedOverride ?? s
+        counters.removeAll()
+    }
+
+    /// The next stream for a drawing command.
+    func stream(for command: String) -> RandomStream {
+        let n = counters[command, default: 0]
+        counters[command] = n + 1
+        return RandomStream(seed: seed, path: [.name(command), .index(n)])
+    }
+
+    /// The current benchmark; the synthetic landscape unless `bench` chose another.
+    func bench() throws -> BenchmarkTable {
+        if let b = benchTable { return b }
+        let b = try Self.synthetic(store)
+        benchTable = b
+        return b
+    }
+
+    nonisolated(unsafe) private static var syntheticCache: [String: BenchmarkTable] = [:]
+    private static let lock = NSLockLike()
+
+    /// The synthetic landscape, built once per process and cache directory.
+    static func synthetic(_ store: BenchmarkStore) throws -> BenchmarkTable {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = syntheticCache[store.cacheDirectory] { return t }
+        let t = try store.synthetic()
+        syntheticCache[store.cacheDirectory] = t
+        return t
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A minimal mutex over pthreads (no Foundation in the interpreter's core).
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func lock() { pthread_mutex_lock(&mutex) }
+    func unlock() { pthread_mutex_unlock(&mutex) }
+}

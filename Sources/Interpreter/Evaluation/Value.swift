@@ -1,0 +1,87 @@
+import Runtime
+
+/// A benchmark selected by `bench`.
+public struct BenchValue: Sendable {
+    public let table: BenchmarkTable
+}
+
+/// A typed npsh value.
+public enum Value: Sendable {
+    case none
+    case integer(Int)
+    case decimal(Double)
+    case string(String)
+    case list([Value])
+    case archSet(ArchSet)
+    case bench(BenchValue)
+    case space(String)
+    /// A bare word given where a command expects one (`bench synthetic`).
+    case word(String)
+    case best(ArchEntry, label: String)
+    case text(String)
+
+    /// The type's name in messages.
+    public var typeName: String {
+        switch self {
+        case .none: return "nothing"
+        case .integer: return "an integer"
+        case .decimal: return "a decimal"
+        case .string: return "a string"
+        case .list: return "a list"
+        case .archSet: return "an architecture set"
+        case .bench: return "a benchmark"
+        case .space: return "a search space"
+        case .word: return "a word"
+        case .best: return "an architecture"
+        case .text: return "text"
+        }
+    }
+
+    var number: Double? {
+        switch self {
+        case .integer(let i): return Double(i)
+        case .decimal(let d): return d
+        default: return nil
+        }
+    }
+}
+
+/// Stable number formatting for every printed value.
+enum Format {
+    /// 1234567 → "1,234,567".
+    static func count(_ n: Int) -> String {
+        let digits = String(abs(n))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    /// A fraction as a percentage with two decimals, or "—" when unknown.
+    static func percent(_ x: Double) -> String {
+        x.isNaN ? "—" : fixed(x * 100, 2)
+    }
+
+    /// "93.13 %", or "—" when unknown.
+    static func percentWithUnit(_ x: Double) -> String {
+        x.isNaN ? "—" : fixed(x * 100, 2) + " %"
+    }
+
+    /// Fixed-point with `digits` decimals, identical on every platform.
+    static func fixed(_ x: Double, _ digits: Int) -> String {
+        guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (abs(x) * scale).rounded()
+        let whole = Int(r / scale)
+        var frac = String(Int(r - Double(whole) * scale))
+        while frac.count < digits { frac = "0" + frac }
+        let sign = x < 0 && r != 0 ? "-" : ""
+        return digits == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
+    }
+
+    /// A plain decimal for printing a number value.
+    static func decimal(_ d: Double) -> String { formatSignificant(d, digits: 12) }
+}

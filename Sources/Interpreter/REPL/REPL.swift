@@ -1,0 +1,104 @@
+import Runtime
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The interactive loop: reads statements (a block may span lines), runs each through the
+/// same `ScriptRunner` as script files, reports errors and carries on. `save "FILE.npx"`
+/// writes the statements that succeeded, which replay the session.
+public final class REPL {
+    let evaluator: Evaluator
+    let reader: LineReader
+    let renderer: DiagnosticRenderer
+    let write: (String) -> Void
+    let writeError: (String) -> Void
+    /// Statements that ran without error, in order.
+    public private(set) var transcript: [String] = []
+    var counter = 0
+
+    public init(evaluator: Evaluator, reader: LineReader, renderer: DiagnosticRenderer,
+                write: @escaping (String) -> Void, writeError: @escaping (String) -> Void) {
+        self.evaluator = evaluator
+        self.reader = reader
+        self.renderer = renderer
+        self.write = write
+        self.writeError = writeError
+    }
+
+    public func run() {
+        if reader.interactive {
+            write("npsh — Neural Predictor NAS shell. 'help' lists the commands; Ctrl-D quits.\n")
+        }
+        while let chunk = readStatement() {
+            if chunk.trimmedOf(" \t\n").isEmpty { continue }
+            execute(chunk)
+        }
+        if reader.interactive { write("\n") }
+    }
+
+    /// Reads lines until braces and brackets balance.
+    func readStatement() -> String? {
+        LineReader.completionWords = evaluator.commandNames.sorted() + evaluator.session.bindings.keys.sorted()
+            + ["let", "for", "in", "step", "on", "from", "to"]
+            + evaluator.commands.values.flatMap { $0.options.map { $0.name + "=" } }
+        guard var text = reader.read(prompt: "npsh> ") else { return nil }
+        while depth(text) > 0 {
+            guard let more = reader.read(prompt: "  ... ") else { return text }
+            text += "\n" + more
+        }
+        return text
+    }
+
+    /// How many braces and brackets are open (ignoring strings and comments).
+    func depth(_ text: String) -> Int {
+        var d = 0
+        var inString = false, inComment = false
+        for c in text {
+            if inComment { if c == "\n" { inComment = false }; continue }
+            if inString { if c == "\"" { inString = false }; continue }
+            switch c {
+            case "\"": inString = true
+            case "#": inComment = true
+            case "{", "[", "(": d += 1
+            case "}", "]", ")": d -= 1
+            default: break
+            }
+        }
+        return d
+    }
+
+    /// Runs one entry; `save "FILE"` is handled here because it writes the transcript.
+    public func execute(_ text: String) {
+        counter += 1
+        let trimmed = text.trimmedOf(" \t")
+        if trimmed.hasPrefix("save ") || trimmed == "save" {
+            save(trimmed)
+            return
+        }
+        let source = SourceFile(name: "<stdin:\(counter)>", text: text)
+        let result = ScriptRunner(renderer: renderer).run(source, evaluator: evaluator, echo: { self.write($0 + "\n") }, errors: writeError)
+        if result.status == .ok { transcript.append(text) }
+    }
+
+    func save(_ line: String) {
+        let arg = String(line.dropFirst(4)).trimmedOf(" \t")
+        guard arg.count >= 2, arg.hasPrefix("\""), arg.hasSuffix("\"") else {
+            writeError("error: usage: save \"FILE.npx\"\n")
+            return
+        }
+        let path = String(arg.dropFirst().dropLast())
+        let text = "# npsh session, saved by 'save'; replay with: npsh run \(path)\nseed \(evaluator.session.seed)\n"
+            + transcript.joined(separator: "\n") + "\n"
+        do {
+            try FileWriter.write(text, to: path)
+            write("saved \(transcript.count) statement\(transcript.count == 1 ? "" : "s") to \(path)\n")
+        } catch let e as RuntimeError {
+            writeError("error: \(e)\n")
+        } catch {
+            writeError("error: \(error)\n")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+/// Turns source text into tokens. Lexical problems become diagnostics and the lexer
+/// carries on, so one run reports every error.
+public struct Lexer {
+    let source: SourceFile
+    var pos = 0
+    public private(set) var diagnostics: [Diagnostic] = []
+
+    public init(_ source: SourceFile) { self.source = source }
+
+    var text: [UInt8] { source.text }
+
+    public mutating func tokenize() -> [Token] {
+        var tokens: [Token] = []
+        while true {
+            let t = next()
+            tokens.append(t)
+            if t.kind == .end { return tokens }
+        }
+    }
+
+    mutating func next() -> Token {
+        // Spaces, comments.
+        while pos < text.count {
+            let c = text[pos]
+            if c == 32 || c == 9 || c == 13 { pos += 1; continue }
+            if c == UInt8(ascii: "#") {
+                while pos < text.count && text[pos] != 10 { pos += 1 }
+                continue
+            }
+            break
+        }
+        let start = pos
+        guard pos < text.count else { return Token(kind: .end, range: SourceRange(pos, pos)) }
+        let c = text[pos]
+        pos += 1
+        func tok(_ k: Token.Kind) -> Token { Token(kind: k, range: SourceRange(start, pos)) }
+        switch c {
+        case 10: return tok(.newline)
+        case UInt8(ascii: "="): return tok(.equals)
+        case UInt8(ascii: ","): return tok(.comma)
+        case UInt8(ascii: "["): return tok(.lbracket)
+        case UInt8(ascii: "]"): return tok(.rbracket)
+        case UInt8(ascii: "{"): return tok(.lbrace)
+        case UInt8(ascii: "}"): return tok(.rbrace)
+        case UInt8(ascii: "("): return tok(.lparen)
+        case UInt8(ascii: ")"): return tok(.rparen)
+        case UInt8(ascii: "+"): return tok(.plus)
+        case UInt8(ascii: "-"): return tok(.minus)
+        case UInt8(ascii: "."):
+            if pos < text.count && text[pos] == UInt8(ascii: ".") { pos += 1; return tok(.dotdot) }
+            if pos < text.count && isDigit(text[pos]) { pos = start; return number() }
+            diagnostics.append(Diagnostic(.unexpectedCharacter("."), SourceRange(start, pos)))
+            return next()
+        case UInt8(ascii: "\""): return string(start)
+        default:
+            if isDigit(c) { pos = start; return number() }
+            if isIdentStart(c) {
+                while pos < text.count && isIdentPart(text[pos]) { pos += 1 }
+                return tok(.identifier(String(decoding: text[start..<pos], as: UTF8.self)))
+            }
+            // Skip the whole UTF-8 sequence of a stray character.
+            while pos < text.count && text[pos] & 0xC0 == 0x80 { pos += 1 }
+            diagnostics.append(Diagnostic(.unexpectedCharacter(String(decoding: text[start..<pos], as: UTF8.self)), SourceRange(start, pos)))
+            return next()
+        }
+    }
+
+    mutating func number() -> Token {
+        let start = pos
+        while pos < text.count && (isDigit(text[pos]) || text[pos] == UInt8(ascii: "_")) { pos += 1 }
+        var isDecimal = false
+        // A '.' followed by a digit is a fraction; '..' is a range.
+        if pos + 1 < text.count && text[pos] == UInt8(ascii: ".") && isDigit(text[pos + 1]) {
+            isDecimal = true
+            pos += 1
+            while pos < text.count && isDigit(text[pos]) { pos += 1 }
+        } else if pos < text.count && text[pos] == UInt8(ascii: ".") && (pos + 1 >= text.count || text[pos + 1] != UInt8(ascii: ".")) {
+            isDecimal = true
+            pos += 1
+        }
+        if pos < text.count && (text[pos] == UInt8(ascii: "e") || text[pos] == UInt8(ascii: "E")) {
+            var p = pos + 1
+            if p < text.count && (text[p] == UInt8(ascii: "+") || text[p] == UInt8(ascii: "-")) { p += 1 }
+            if p < text.count && isDigit(text[p]) {
+                isDecimal = true
+                pos = p
+                while pos < text.count && isDigit(text[pos]) { pos += 1 }
+            }
+        }
+        let range = SourceRange(start, pos)
+        if pos < text.count && isIdentStart(text[pos]) {
+            while pos < text.count && isIdentPart(text[pos]) { pos += 1 }
+            diagnostics.append(Diagnostic(.badNumber(String(decoding: text[start..<pos], as: UTF8.self)), SourceRange(start, pos)))
+            return Token(kind: .integer(0), range: SourceRange(start, pos))
+        }
+        let literal = String(decoding: text[start..<pos], as: UTF8.self).replacingUnderscores()
+        if isDecimal {
+            guard let d = Double(literal), d.isFinite else {
+                diagnostics.append(Diagnostic(.badNumber(literal), range))
+                return Token(kind: .decimal(0), range: range)
+            }
+            return Token(kind: .decimal(d), range: range)
+        }
+        guard let i = Int(literal) else {
+            diagnostics.append(Diagnostic(.badNumber(literal), range))
+            return Token(kind: .integer(0), range: range)
+        }
+        return Token(kind: .integer(i), range: range)
+    }
+
+    mutating func string(_ start: Int) -> Token {
+        var bytes: [UInt8] = []
+        while pos < text.count {
+            let c = text[pos]
+            if c == 10 { break }
+            pos += 1
+            if c == UInt8(ascii: "\"") {
+                return Token(kind: .string(String(decoding: bytes, as: UTF8.self)), range: SourceRange(start, pos))
+            }
+            if c == UInt8(ascii: "\\") && pos < text.count {
+                let e = text[pos]
+                pos += 1
+                switch e {
+                case UInt8(ascii: "n"): bytes.append(10)
+                case UInt8(ascii: "t"): bytes.append(9)
+                case UInt8(ascii: "\""): bytes.append(34)
+                case UInt8(ascii: "\\"): bytes.append(92)
+                default:
+                    diagnostics.append(Diagnostic(.badEscape(String(decoding: [e], as: UTF8.self)), SourceRange(pos - 2, pos)))
+                }
+                continue
+            }
+            bytes.append(c)
+        }
+        diagnostics.append(Diagnostic(.unterminatedString, SourceRange(start, pos)))
+        return Token(kind: .string(String(decoding: bytes, as: UTF8.self)), range: SourceRange(start, pos))
+    }
+}
+
+@inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+@inline(__always) func isIdentStart(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 }
+@inline(__always) func isIdentPart(_ c: UInt8) -> Bool { isIdentStart(c) || isDigit(c) }
+
+extension String {
+    func replacingUnderscores() -> String { String(self.filter { $0 != "_" }) }
+}

@@ -1,0 +1,128 @@
+// Architecture sets: what `all`, `sample`, `load` and later `topk` produce — cells with
+// the metrics recorded for them (fractions; NaN where unknown) and the label of the
+// benchmark they came from ("synthetic" for the built-in landscape).
+
+public struct ArchEntry: Equatable, Sendable {
+    public var cell: NB101Cell
+    public var hash: Digest128
+    /// Validation accuracy, fraction (NaN if unknown).
+    public var validation: Double
+    /// Test accuracy, fraction (NaN if unknown).
+    public var test: Double
+
+    public init(cell: NB101Cell, hash: Digest128, validation: Double, test: Double) {
+        self.cell = cell
+        self.hash = hash
+        self.validation = validation
+        self.test = test
+    }
+
+    public static func == (a: ArchEntry, b: ArchEntry) -> Bool {
+        a.hash == b.hash && (a.validation == b.validation || a.validation.isNaN && b.validation.isNaN)
+            && (a.test == b.test || a.test.isNaN && b.test.isNaN)
+    }
+}
+
+public struct ArchSet: Equatable, Sendable {
+    public var entries: [ArchEntry]
+    /// Where the metrics came from: a benchmark's label or a file.
+    public var label: String
+
+    public init(entries: [ArchEntry], label: String) {
+        self.entries = entries
+        self.label = label
+    }
+
+    public var count: Int { entries.count }
+
+    /// Every cell of a benchmark with its mean validation and test accuracy over runs.
+    public static func all(_ table: BenchmarkTable, epochs: Int? = nil) throws -> ArchSet {
+        let t = try table.runTable(epochs: epochs)
+        var entries: [ArchEntry] = []
+        entries.reserveCapacity(table.count)
+        t.fields.withUnsafeBufferPointer { f in
+            for i in 0..<table.count {
+                var sv = 0.0, nv = 0, st = 0.0, nt = 0
+                for k in Int(t.offsets[i])..<Int(t.offsets[i + 1]) {
+                    let v = f[k * RunRecord.fieldCount + 1], te = f[k * RunRecord.fieldCount + 2]
+                    if !v.isNaN { sv += Double(v); nv += 1 }
+                    if !te.isNaN { st += Double(te); nt += 1 }
+                }
+                entries.append(ArchEntry(cell: table.cells[i], hash: table.hashes[i],
+                                         validation: nv > 0 ? sv / Double(nv) : .nan, test: nt > 0 ? st / Double(nt) : .nan))
+            }
+        }
+        return ArchSet(entries: entries, label: table.source.label)
+    }
+
+    /// Entries of both, this set's first; a cell in both appears once, as in this set.
+    public func union(_ other: ArchSet) -> ArchSet {
+        let mine = Set(entries.map(\.hash))
+        return ArchSet(entries: entries + other.entries.filter { !mine.contains($0.hash) },
+                       label: label == other.label ? label : "\(label) + \(other.label)")
+    }
+
+    /// Entries of this set whose cell is not in `other`.
+    public func subtracting(_ other: ArchSet) -> ArchSet {
+        let theirs = Set(other.entries.map(\.hash))
+        return ArchSet(entries: entries.filter { !theirs.contains($0.hash) }, label: label)
+    }
+
+    /// The entry with the highest validation accuracy (ties: the lower hash), if any has one.
+    public func best() -> ArchEntry? {
+        var best: ArchEntry?
+        for e in entries where !e.validation.isNaN {
+            if let b = best, e.validation < b.validation || (e.validation == b.validation && !(e.hash < b.hash)) { continue }
+            best = e
+        }
+        return best
+    }
+
+    /// Plain JSON: an array of {hash, matrix, ops, val, test}, accuracies in percent.
+    public func json() -> String {
+        var out = "["
+        for (k, e) in entries.enumerated() {
+            if k > 0 { out += "," }
+            out += "\n  {\"hash\": \"\(e.hash.hex)\", \"matrix\": ["
+            out += e.cell.matrix.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
+            out += "], \"ops\": [" + e.cell.ops.map { JSONWriter.quote($0) }.joined(separator: ",") + "]"
+            if !e.validation.isNaN { out += ", \"val\": " + JSONWriter.number(e.validation * 100) }
+            if !e.test.isNaN { out += ", \"test\": " + JSONWriter.number(e.test * 100) }
+            out += "}"
+        }
+        return out + (entries.isEmpty ? "]\n" : "\n]\n")
+    }
+
+    /// Reads a set from a file: an exported JSON array (accuracies in percent) or a JSONL
+    /// benchmark table (mean over each cell's runs at the default budget).
+    public static func load(path: String, store: BenchmarkStore) throws -> ArchSet {
+        let file = try MappedFile(path: path)
+        var i = 0
+        let b = file.bytes
+        while i < b.count, [32, 9, 10, 13].contains(b[i]) { i += 1 }
+        if i < b.count, b[i] == UInt8(ascii: "[") {
+            let value: JSONValue
+            do { value = try JSONValue.parse(b.bindMemory(to: UInt8.self)) } catch let e as JSONSyntaxError {
+                throw RuntimeError.malformed(DataPlace(file: path, position: "byte \(e.offset)"), detail: e.message)
+            }
+            guard let items = value.array else { throw RuntimeError.malformed(DataPlace(file: path), detail: "expected a JSON array") }
+            let entries = try items.enumerated().map { k, item -> ArchEntry in
+                let place = DataPlace(file: path, position: "item \(k)")
+                let (cell, hash) = try ArchitectureJSON.cell(from: item, at: place)
+                func percent(_ key: String) throws -> Double {
+                    guard let v = item[key] else { return .nan }
+                    guard let x = v.number, x >= 0, x <= 100 else {
+                        throw RuntimeError.malformed(place, detail: "'\(key)' must be a percentage in [0, 100]")
+                    }
+                    return x / 100
+                }
+                return ArchEntry(cell: cell, hash: hash, validation: try percent("val"), test: try percent("test"))
+            }
+            return ArchSet(entries: entries, label: path)
+        }
+        let (table, _) = try store.open(path)
+        var set = try all(table)
+        set.label = path
+        return set
+    }
+}

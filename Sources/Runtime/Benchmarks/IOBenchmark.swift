@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// The data-path benchmark behind `scripts/bench`: writes an official-format only108 file
+/// of 1,270,872 records (3 runs × 423,624 cells from the synthetic landscape), then times,
+/// each in a fresh child process so that its peak memory is its own: enumeration of the
+/// space, read + import into the SQLite cache, and reopening from the cache. A plain
+/// sequential read of the file with CRC-32C over every byte is measured in the same run
+/// as the reference the import is compared with.
+public enum IOBenchmark {
+    public static let goals: [String: Double] = ["enumerate": 10, "import": 5, "reopen": 1]
+
+    public static func run(directory: String?, executable: String = "/proc/self/exe", report: (String) -> Void) throws {
+        let dir = directory ?? makeTemporaryDirectory()
+        try makeDirectory(dir)
+        let file = dir + "/nasbench_only108.tfrecord"
+        report("npsh I/O benchmark (folder \(dir))\n")
+        let t0 = now()
+        let catalog = NB101Enumeration.enumerate()
+        let table = SyntheticLandscape.table(catalog)
+        try NB101TFRecordWriter.write(table, to: file)
+        let size = fileStatus(file)?.size ?? 0
+        report("wrote \(table.runCount) records, \(size / 1_000_000) MB, in \(fmt(now() - t0)) s\n")
+
+        // Reference: read every byte and CRC it, as fast as the disk cache allows.
+        let r0 = now()
+        let mapped = try MappedFile(path: file)
+        var crc: UInt32 = 0
+        let step = 1 << 24
+        var off = 0
+        while off < mapped.count {
+            crc = CRC32C.checksum(mapped.bytes.baseAddress! + off, count: min(step, mapped.count - off), seed: crc)
+            off += step
+        }
+        let reference = now() - r0
+        report("reference: sequential read + CRC-32C of the file: \(fmt(reference)) s (\(fmt(Double(size) / reference / 1e9)) GB/s)\n\n")
+
+        report("phase       seconds   goal   vs goal   vs reference   peak RSS\n")
+        for phase in ["enumerate", "import", "reopen"] {
+            let (seconds, rss) = try runChild(executable, ["benchmark", "phase", phase, "--dir", dir])
+            let goal = goals[phase]!
+            report(pad(phase, 10) + pad(fmt(seconds), 9, right: true) + pad("≤ \(fmt(goal, 0))", 7, right: true)
+                   + pad(fmt(seconds / goal) + "×", 10, right: true) + pad(fmt(seconds / reference) + "×", 15, right: true)
+                   + pad("\(rss / 1024) MB", 11, right: true) + (seconds <= goal ? "   ok" : "   MISSED") + "\n")
+        }
+        if directory == nil { try? removeTree(dir) }
+    }
+
+    /// One phase, run in a child: prints its seconds on standard output.
+    public static func phase(_ name: String, directory dir: String) throws -> Double {
+        let file = dir + "/nasbench_only108.tfrecord"
+        switch name {
+        case "enumerate":
+            let t = now()
+            let c = NB101Enumeration.enumerate()
+            precondition(c.cells.count == 423_624)
+            return now() - t
+        case "import":
+            let cacheDir = dir + "/cache"
+            try? removeTree(cacheDir)
+            let t = now()
+            let (table, report) = try BenchmarkStore(cacheDirectory: cacheDir).open(file)
+            precondition(report.wroteCache != nil && table.runCount == 1_270_872)
+            return now() - t
+        case "reopen":
+            let t = now()
+            let (table, report) = try BenchmarkStore(cacheDirectory: dir + "/cache").open(file)
+            precondition(report.usedCache != nil && table.runCount == 1_270_872)
+            return now() - t
+        default:
+            throw RuntimeError.invalidArgument("unknown phase '\(name)'")
+        }
+    }
+
+    static func runChild(_ exe: String, _ args: [String]) throws -> (Double, Int) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw RuntimeError.invalidArgument("pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+        let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+        posix_spawn_file_actions_destroy(&actions)
+        close(fds[1])
+        guard rc == 0 else { throw RuntimeError.invalidArgument("could not start \(exe): \(String(cString: strerror(rc)))") }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fds[0], &buf, buf.count)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        close(fds[0])
+        var status: Int32 = 0
+        var usage = rusage()
+        _ = wait4(pid, &status, 0, &usage)
+        let text = String(decoding: out, as: UTF8.self).trimmedWhitespace
+        guard let seconds = Double(text) else { throw RuntimeError.invalidArgument("phase \(args) failed: \(text)") }
+        return (seconds, Int(usage.ru_maxrss))
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    static func fmt(_ x: Double, _ digits: Int = 2) -> String {
+        var s = 1.0
+        for _ in 0..<digits { s *= 10 }
+        let v = (x * s).rounded() / s
+        return digits == 0 ? String(Int(v)) : String(v)
+    }
+    static func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
+        let p = String(repeating: " ", count: max(0, w - s.count))
+        return right ? p + s : s + p
+    }
+}
+
+extension String {
+    var trimmedWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// A new empty folder under $TMPDIR (or /tmp).
+public func makeTemporaryDirectory(prefix: String = "npsh") -> String {
+    let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { buf in
+        guard let p = mkdtemp(buf.baseAddress!) else { return "\(base)/\(prefix)-\(getpid())" }
+        return String(cString: p)
+    }
+}
+
+/// Removes a file or a folder and everything in it.
+public func removeTree(_ path: String) throws {
+    guard let st = fileStatus(path) else { return }
+    if st.isDirectory, let d = opendir(path) {
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(d)
+        for n in names { try removeTree(path + "/" + n) }
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
+}
