@@ -121,6 +121,10 @@ public func editDistance(_ a: String, _ b: String) -> Int {
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
 public func suggestion(for word: String, among candidates: [String]) -> String? {
+    // A candidate the word abbreviates wins ("conv3x3" → "conv3x3-bn-relu").
+    if !word.isEmpty, let p = candidates.filter({ $0.hasPrefix(word) && $0 != word }).min(by: { $0.count < $1.count }) {
+        return p
+    }
     var best: (String, Int)?
     for c in candidates {
         let d = editDistance(word.lowercased(), c.lowercased())
@@ -128,5 +132,5 @@ public func suggestion(for word: String, among candidates: [String]) -> String? 
     }
     guard let (c, d) = best else { return nil }
     let limit = Swift.max(1, Swift.min(3, word.count / 2))
-    return d <= limit || c.hasPrefix(word) && !word.isEmpty ? c : nil
+    return d <= limit ? c : nil
 }

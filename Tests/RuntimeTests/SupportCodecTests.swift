@@ -1,0 +1,89 @@
+import Runtime
+import XCTest
+
+final class SupportCodecTests: XCTestCase {
+    func testMD5KnownVectors() {
+        XCTAssertEqual(MD5.digest("").hex, "d41d8cd98f00b204e9800998ecf8427e")
+        XCTAssertEqual(MD5.digest("abc").hex, "900150983cd24fb0d6963f7d28e17f72")
+        XCTAssertEqual(MD5.digest("The quick brown fox jumps over the lazy dog").hex, "9e107d9d372bb6826bd81d3542a419d6")
+        // Lengths around the padding boundary (55, 56, 64 bytes) and a multi-block message.
+        XCTAssertEqual(MD5.digest(String(repeating: "a", count: 55)).hex, "ef1772b6dff9a122358552954ad0df65")
+        XCTAssertEqual(MD5.digest(String(repeating: "a", count: 56)).hex, "3b0c8ac703f828b04c6c197006d17218")
+        XCTAssertEqual(MD5.digest(String(repeating: "a", count: 64)).hex, "014842d480b571495a4a0363793f7367")
+        XCTAssertEqual(MD5.digest(String(repeating: "1234567890", count: 8)).hex, "57edf4a22be3c955ac49da2e2107b67a")
+    }
+
+    func testDigestHexRoundTripAndOrder() {
+        let d = MD5.digest("abc")
+        XCTAssertEqual(Digest128(hex: d.hex), d)
+        XCTAssertEqual(Digest128(hex: d.hex.uppercased()), d)
+        XCTAssertNil(Digest128(hex: "xyz"))
+        XCTAssertNil(Digest128(hex: String(repeating: "g", count: 32)))
+        let a = Digest128(hex: "0f" + String(repeating: "0", count: 30))!
+        let b = Digest128(hex: "a0" + String(repeating: "0", count: 30))!
+        XCTAssertTrue(a < b, "digests order like their hex strings")
+    }
+
+    func testCRC32C() {
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
+        XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0, count: 32)), 0x8A91_36AA)
+        // Incremental equals one-shot.
+        let bytes = (0..<1000).map { UInt8($0 % 251) }
+        let whole = CRC32C.checksum(bytes)
+        let first = bytes[0..<333].withUnsafeBytes { CRC32C.checksum($0.baseAddress!, count: $0.count) }
+        let both = bytes[333...].withUnsafeBytes { CRC32C.checksum($0.baseAddress!, count: $0.count, seed: first) }
+        XCTAssertEqual(whole, both)
+    }
+
+    func testBase64() {
+        for n in 0..<20 {
+            let bytes = (0..<n).map { UInt8(($0 * 37) % 256) }
+            XCTAssertEqual(Base64.decode(Base64.encode(bytes)), bytes)
+        }
+        XCTAssertEqual(Base64.decode("aGVs\nbG8=\n"), Array("hello".utf8), "line breaks are ignored")
+        XCTAssertNil(Base64.decode("aGV*"))
+        XCTAssertNil(Base64.decode("a"))
+        XCTAssertNil(Base64.decode("aG=V"))
+    }
+
+    func testJSON() throws {
+        let v = try JSONValue.parse(#"{"a": [1, -2.5e2, "x\"\u00e9\n"], "b": null, "c": true}"#)
+        XCTAssertEqual(v["a"], .array([.number(1), .number(-250), .string("x\"é\n")]))
+        XCTAssertEqual(v["b"], .null)
+        XCTAssertEqual(v["c"], .bool(true))
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"abc", "[1] x", "nul", "\"\\q\""] {
+            XCTAssertThrowsError(try JSONValue.parse(bad), "«\(bad)» must not parse")
+        }
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        XCTAssertThrowsError(try JSONValue.parse(deep), "nesting is bounded")
+        XCTAssertEqual(JSONWriter.write(v), #"{"a":[1,-250,"x\"é\n"],"b":null,"c":true}"#)
+    }
+
+    func testRandomStreamsAreNamedAndStable() {
+        var a = RandomStream(seed: 7, path: ["sample", 0])
+        var b = RandomStream(seed: 7, path: ["sample", 0])
+        var c = RandomStream(seed: 7, path: ["sample", 1])
+        let xs = (0..<5).map { _ in a.next() }
+        XCTAssertEqual(xs, (0..<5).map { _ in b.next() })
+        XCTAssertNotEqual(xs, (0..<5).map { _ in c.next() })
+        // Pinned: these values must never change, or every committed notebook would.
+        var p = RandomStream(seed: 42)
+        XCTAssertEqual(p.next(), 0x19e4_79e2_aaa7_7bfb)
+        var q = RandomStream(seed: 42, path: ["sample", 0])
+        XCTAssertEqual((0..<4).map { _ in q.int(below: 20001) }, [19603, 17013, 8527, 16823])
+    }
+
+    func testDistinctDrawsAreUniformAndDistinct() {
+        var r = RandomStream(seed: 1)
+        var counts = [Int](repeating: 0, count: 10)
+        for _ in 0..<20000 {
+            let d = r.distinct(3, from: 10)
+            XCTAssertEqual(Set(d).count, 3)
+            for x in d { counts[x] += 1 }
+        }
+        for c in counts { XCTAssertEqual(Double(c), 6000, accuracy: 300) }
+        // The sparse path (249 of 1000) draws what the dense path (250 of 1000) draws.
+        var s1 = RandomStream(seed: 9), s2 = RandomStream(seed: 9)
+        XCTAssertEqual(s1.distinct(249, from: 1000), Array(s2.distinct(250, from: 1000).prefix(249)))
+    }
+}
