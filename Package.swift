@@ -34,6 +34,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
-        .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "Runtime"]),
+        .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "Runtime"], exclude: ["golden"]),
     ]
 )

@@ -18,9 +18,9 @@ enum Builtins {
 
     static let space = CommandSpec(
         name: "space", summary: "Selects the search space.",
-        positional: [Param("name", .word(["nb101"]), "the space")]
+        positional: [Param("space", .word(["nb101"]), "the space")]
     ) { session, args in
-        guard case .word(let name) = args.values["name"] else { return .none }
+        guard case .word(let name) = args.values["space"] else { return .none }
         session.space = name
         return .space(name)
     }

@@ -115,7 +115,8 @@ public final class Evaluator {
                 args.ranges[k] = e.range
             case .option(let k, let kr, let e):
                 guard let p = spec.options.first(where: { $0.name == k }) else {
-                    throw Diagnostic(.unknownOption(command: spec.name, option: k, suggestion: suggestion(for: k, among: spec.options.map(\.name))), kr)
+                    let names = spec.options.map(\.name) + spec.keywords.map(\.name)
+                    throw Diagnostic(.unknownOption(command: spec.name, option: k, suggestion: suggestion(for: k, among: names)), kr)
                 }
                 if args.values[k] != nil { throw Diagnostic(.duplicateOption(k), kr) }
                 args.values[k] = try bind(e, p, spec)

@@ -29,15 +29,15 @@ enum Printer {
     }
 
     static func benchSummary(_ t: BenchmarkTable) -> String {
-        let runs = t.budgets.map { "\(Format.count(Int($0.offsets.last!))) runs at \($0.epochs) epochs" }.joined(separator: ", ")
+        let runs = t.budgets.map { "\(Format.plural(Int($0.offsets.last!), "run")) at \($0.epochs) epochs" }.joined(separator: ", ")
         let what = t.isSynthetic ? "synthetic landscape (not real training results)" : t.source.label
-        return "bench: \(what): \(Format.count(t.count)) cells, \(runs)"
+        return "bench: \(what): \(Format.plural(t.count, "cell")), \(runs)"
     }
 
     /// One line about a set: size, source and validation statistics.
     static func summary(_ s: ArchSet) -> String {
         let vals = s.entries.map(\.validation).filter { !$0.isNaN }
-        var line = "\(Format.count(s.count)) architecture\(s.count == 1 ? "" : "s") (\(s.label))"
+        var line = "\(Format.plural(s.count, "architecture")) (\(s.label))"
         if !vals.isEmpty {
             let mean = vals.reduce(0, +) / Double(vals.count)
             let sd = (vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(vals.count)).squareRoot()

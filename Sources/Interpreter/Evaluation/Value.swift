@@ -59,6 +59,11 @@ enum Format {
         return (n < 0 ? "-" : "") + out
     }
 
+    /// "1 cell", "20,001 cells".
+    static func plural(_ n: Int, _ noun: String) -> String {
+        "\(count(n)) \(noun)\(n == 1 ? "" : "s")"
+    }
+
     /// A fraction as a percentage with two decimals, or "—" when unknown.
     static func percent(_ x: Double) -> String {
         x.isNaN ? "—" : fixed(x * 100, 2)

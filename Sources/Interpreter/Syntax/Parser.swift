@@ -1,3 +1,5 @@
+import Runtime
+
 /// Parses tokens into statements. On a syntax error it records a diagnostic, skips to
 /// the end of the line and carries on, so one run reports every syntax error.
 public struct Parser {
@@ -139,10 +141,22 @@ public struct Parser {
 
     /// A command call (when the line starts with a command name) or an expression.
     mutating func rhs() throws -> Expr {
-        if case .identifier(let name) = current.kind, commands.contains(name) {
-            return .command(try commandCall())
+        if case .identifier(let name) = current.kind {
+            if commands.contains(name) { return .command(try commandCall()) }
+            // A word followed by an argument is a command call to a command that does not exist.
+            if startsArgument(peekKind(1)), !argumentKeywords.contains(name) {
+                diagnostics.append(error(.unknownCommand(name, suggestion: suggestion(for: name, among: commands.sorted())), current.range))
+                throw Failure()
+            }
         }
         return try expression()
+    }
+
+    func startsArgument(_ k: Token.Kind) -> Bool {
+        switch k {
+        case .identifier, .integer, .decimal, .string, .lbracket, .lparen: return true
+        default: return false
+        }
     }
 
     mutating func commandCall() throws -> CommandCall {

@@ -1,0 +1,118 @@
+import Foundation
+import Runtime
+import XCTest
+
+/// The npsh executable, driven as a user drives it: exit codes, notebooks, standard input.
+final class CLITests: XCTestCase {
+    static let binary: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        if url.lastPathComponent == "MacOS" { for _ in 0..<3 { url.deleteLastPathComponent() } }
+        return url.appendingPathComponent("npsh").path
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func npsh(_ args: [String], stdin: String? = nil, cwd: String? = nil) throws -> Result {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw XCTSkip("npsh binary not found at \(Self.binary); build it with swift build first")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["NPSH_CACHE"] = GoldenTests.cache
+        p.environment = env
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func script(_ text: String, name: String = "s.npx") throws -> String {
+        let dir = temporaryFolder(self)
+        let path = dir + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testVersionAndHelp() throws {
+        let v = try npsh(["--version"])
+        XCTAssertEqual(v.status, 0)
+        XCTAssertTrue(v.stdout.hasPrefix("npsh "))
+        let h = try npsh(["run", "--help"])
+        XCTAssertEqual(h.status, 0)
+        XCTAssertTrue(h.stdout.contains("--check"))
+    }
+
+    func testExitCodes() throws {
+        XCTAssertEqual(try npsh(["run", "/no/such.npx"]).status, 64)
+        XCTAssertTrue(try npsh(["run", "/no/such.npx"]).stderr.contains("/no/such.npx: no such file"))
+        XCTAssertEqual(try npsh(["run", "--update", "--check", try script("seed 1\n")]).status, 64)
+        XCTAssertEqual(try npsh(["run", "--bogus", try script("seed 1\n")]).status, 64)
+        let syntax = try npsh(["run", try script("let = 1\nseed 1 )\n", name: "bad.npx")])
+        XCTAssertEqual(syntax.status, 65)
+        XCTAssertTrue(syntax.stderr.contains("bad.npx:1:5: error: expected a name after 'let'"))
+        XCTAssertTrue(syntax.stderr.contains("bad.npx:2:8: error: expected end of line"))
+        let runtime = try npsh(["run", try script("seed 1\nsample 0\nseed 2\n", name: "rt.npx")])
+        XCTAssertEqual(runtime.status, 70)
+        XCTAssertTrue(runtime.stderr.contains("rt.npx:2:8: error: 'sample' n must be at least 1, got 0"))
+        XCTAssertTrue(runtime.stderr.contains("  sample 0\n         ^\n"))
+    }
+
+    func testRunPrintsOutputAndIsByteIdentical() throws {
+        let path = try script("seed 5\nlet s = sample 8\nshow s\nbest s\n")
+        let a = try npsh(["run", path]), b = try npsh(["run", path])
+        XCTAssertEqual(a.status, 0)
+        XCTAssertTrue(a.stdout.contains("8 architectures (synthetic)"))
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertFalse(a.stdout.contains("note:"), "notes go to standard error")
+        let seeded = try npsh(["run", "--seed", "6", path])
+        XCTAssertNotEqual(seeded.stdout, a.stdout, "--seed overrides the script's seed")
+        XCTAssertEqual(seeded.stdout, try npsh(["run", "--seed", "6", path]).stdout)
+    }
+
+    func testStandardInput() throws {
+        let viaDash = try npsh(["run", "-"], stdin: "seed 5\nsample 3\n")
+        XCTAssertEqual(viaDash.status, 0)
+        let viaPipe = try npsh([], stdin: "seed 5\nsample 3\n")
+        XCTAssertEqual(viaPipe.status, 0)
+        XCTAssertEqual(viaDash.stdout, viaPipe.stdout)
+        XCTAssertFalse(viaPipe.stdout.contains("npsh>"), "no prompts when input is not a terminal")
+        XCTAssertEqual(try npsh([], stdin: "smaple 3\n").status, 65)
+    }
+
+    func testNotebookUpdateAndCheck() throws {
+        let path = try script("# a notebook\nseed 9\nlet s = sample 4\ns\nbest s\n")
+        XCTAssertEqual(try npsh(["run", path, "--check"]).status, 1, "no outputs recorded yet")
+        let u = try npsh(["run", path, "--update"])
+        XCTAssertEqual(u.status, 0, u.stderr)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.contains("s\n#> 4 architectures (synthetic)"))
+        XCTAssertTrue(text.contains("best s\n#> best: "))
+        XCTAssertEqual(try npsh(["run", path, "--check"]).status, 0)
+        // Updating again changes nothing.
+        _ = try npsh(["run", path, "--update"])
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), text)
+        // A changed output fails the check with a unified diff.
+        try text.replacingOccurrences(of: "seed 9", with: "seed 10").write(toFile: path, atomically: true, encoding: .utf8)
+        let c = try npsh(["run", path, "--check"])
+        XCTAssertEqual(c.status, 1)
+        XCTAssertTrue(c.stdout.contains("--- \(path)"))
+        XCTAssertTrue(c.stdout.contains("@@ "))
+        XCTAssertTrue(c.stdout.contains("\n-#> 4 architectures"))
+        XCTAssertTrue(c.stderr.contains("output differs"))
+    }
+}
