@@ -153,7 +153,8 @@ struct Benchmark: ParsableCommand {
         case "io": try IOBenchmark.run(directory: dir, report: writeOut)
         case "phase":
             guard let phase, let dir else { throw ValidationError("'phase' needs a phase name and --dir") }
-            writeOut("\(try IOBenchmark.phase(phase, directory: dir))\n")
+            let (seconds, kib) = try IOBenchmark.phase(phase, directory: dir)
+            writeOut("\(seconds) \(kib)\n")
         default: throw ValidationError("unknown benchmark '\(which)'; available: io")
         }
     }

@@ -37,7 +37,7 @@ public enum IOBenchmark {
             off += step
         }
         let reference = now() - r0
-        report("reference: sequential read + CRC-32C of the file: \(fmt(reference)) s (\(fmt(Double(size) / reference / 1e9)) GB/s)\n\n")
+        report("reference: sequential read + CRC-32C of the file: \(fmt(reference)) s (\(fmt(Double(size) / reference / 1e9)) GB/s, crc \(String(crc, radix: 16)))\n\n")
 
         report("phase       seconds   goal   vs goal   vs reference   peak RSS\n")
         for phase in ["enumerate", "import", "reopen"] {
@@ -50,8 +50,28 @@ public enum IOBenchmark {
         if directory == nil { try? removeTree(dir) }
     }
 
-    /// One phase, run in a child: prints its seconds on standard output.
-    public static func phase(_ name: String, directory dir: String) throws -> Double {
+    /// One phase, run in a child: its seconds and peak resident memory in KiB (VmHWM of
+    /// this process image, which, unlike ru_maxrss, does not inherit the parent's peak).
+    public static func phase(_ name: String, directory dir: String) throws -> (Double, Int) {
+        let seconds = try timePhase(name, directory: dir)
+        return (seconds, peakResidentKiB())
+    }
+
+    /// VmHWM from /proc/self/status, in KiB (0 where unavailable).
+    public static func peakResidentKiB() -> Int {
+        let fd = open("/proc/self/status", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 8192)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0 else { return 0 }
+        for line in String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.dropFirst(6).filter { $0.isNumber }) ?? 0
+        }
+        return 0
+    }
+
+    static func timePhase(_ name: String, directory dir: String) throws -> Double {
         let file = dir + "/nasbench_only108.tfrecord"
         switch name {
         case "enumerate":
@@ -98,11 +118,13 @@ public enum IOBenchmark {
         }
         close(fds[0])
         var status: Int32 = 0
-        var usage = rusage()
-        _ = wait4(pid, &status, 0, &usage)
+        _ = waitpid(pid, &status, 0)
         let text = String(decoding: out, as: UTF8.self).trimmedWhitespace
-        guard let seconds = Double(text) else { throw RuntimeError.invalidArgument("phase \(args) failed: \(text)") }
-        return (seconds, Int(usage.ru_maxrss))
+        let parts = text.split(separator: " ")
+        guard parts.count == 2, let seconds = Double(parts[0]), let kib = Int(parts[1]) else {
+            throw RuntimeError.invalidArgument("phase \(args) failed: \(text)")
+        }
+        return (seconds, kib)
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -282,11 +282,13 @@ public enum NB101TFRecordLoader {
     public static func load(path: String, threads: Int = 2) throws -> (BenchmarkTable, UInt64) {
         let file = try MappedFile(path: path)
         let frames = try TFRecord.frames(file)
-        let records: [NB101Record] = try parallelDecode(count: frames.count, threads: threads) { k in
+        // Decoded to compact rows at once: the ModelMetrics arrays are not kept.
+        let records: [(Digest128, NB101Cell, Int32, Int, RunRecord)] = try parallelDecode(count: frames.count, threads: threads) { k in
             let f = frames[k]
             try TFRecord.checkData(file, f)
             let data = UnsafeRawBufferPointer(rebasing: file.bytes[f.dataOffset..<(f.dataOffset + f.length)])
-            return try NB101Record.decode(data, at: .record(file.path, f.index, offset: f.offset))
+            let r = try NB101Record.decode(data, at: .record(file.path, f.index, offset: f.offset))
+            return (r.hash, r.cell, r.metrics.trainableParameters, r.epochs, r.run)
         }
         var digest: UInt64 = 0x6e70_7368
         for f in frames {
@@ -297,12 +299,10 @@ public enum NB101TFRecordLoader {
     }
 
     /// Groups records by hash into a table.
-    static func assemble<S: Sequence>(_ records: S, source: BenchmarkSource, capacity: Int) -> BenchmarkTable
-    where S.Element == NB101Record {
+    static func assemble(_ records: [(Digest128, NB101Cell, Int32, Int, RunRecord)], source: BenchmarkSource, capacity: Int) -> BenchmarkTable {
         var builder = BenchmarkBuilder(capacity: capacity)
-        for r in records {
-            let row = builder.add(hash: r.hash, cell: r.cell, parameters: r.metrics.trainableParameters)
-            builder.addRun(row, epochs: r.epochs, r.run)
+        for (hash, cell, params, epochs, run) in records {
+            builder.addRun(builder.add(hash: hash, cell: cell, parameters: params), epochs: epochs, run)
         }
         return builder.build(source: source)
     }

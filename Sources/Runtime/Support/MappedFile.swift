@@ -55,8 +55,8 @@ public func fileStatus(_ path: String) -> (size: Int, mtime: Int64, isDirectory:
 /// The absolute form of a path.
 public func absolutePath(_ path: String) -> String {
     if path.hasPrefix("/") { return path }
-    var buf = [CChar](repeating: 0, count: 4096)
-    guard getcwd(&buf, buf.count) != nil else { return path }
-    let cwd = String(cString: buf)
+    guard let p = getcwd(nil, 0) else { return path }
+    defer { free(p) }
+    let cwd = String(cString: p)
     return cwd.hasSuffix("/") ? cwd + path : cwd + "/" + path
 }
