@@ -116,3 +116,61 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(c.stderr.contains("output differs"))
     }
 }
+
+extension CLITests {
+    func testBenchFromTFRecordThenFromItsCacheAndExport() throws {
+        let dir = temporaryFolder(self)
+        // A small official-format file: the first 50 cells of the synthetic landscape.
+        let syn = try BenchmarkStore(cacheDirectory: GoldenTests.cache).synthetic()
+        var builder = BenchmarkBuilder()
+        for i in 0..<50 {
+            let row = builder.add(hash: syn.hashes[i], cell: syn.cells[i], parameters: 123)
+            for r in syn.budgets[0].runs(i) { builder.addRun(row, epochs: 108, r) }
+        }
+        let file = dir + "/small.tfrecord"
+        try NB101TFRecordWriter.write(builder.build(source: .synthetic), to: file)
+        let cacheDir = dir + "/cache"
+        func run(_ text: String) throws -> Result {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.binary)
+            p.arguments = ["run", "-"]
+            p.environment = ProcessInfo.processInfo.environment.merging(["NPSH_CACHE": cacheDir]) { $1 }
+            let out = Pipe(), err = Pipe(), inp = Pipe()
+            p.standardOutput = out; p.standardError = err; p.standardInput = inp
+            try p.run()
+            inp.fileHandleForWriting.write(Data(text.utf8))
+            try inp.fileHandleForWriting.close()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        }
+        let first = try run("bench \"\(file)\"\nall\n")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("50 cells, 150 runs at 108 epochs"))
+        XCTAssertTrue(first.stderr.contains("imported"))
+        let caches = try FileManager.default.contentsOfDirectory(atPath: cacheDir).filter { $0.hasSuffix(".sqlite") }
+        XCTAssertEqual(caches.count, 1)
+        let cache = cacheDir + "/" + caches[0]
+        let out = dir + "/all.json"
+        let second = try run("bench \"\(cache)\"\nexport all to \"\(out)\"\n")
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stdout.contains("50 cells, 150 runs at 108 epochs"))
+        let json = try JSONValue.parse(try String(contentsOfFile: out, encoding: .utf8))
+        XCTAssertEqual(json.array?.count, 50)
+        let item = json.array![0]
+        XCTAssertEqual(item["hash"]?.string, syn.hashes[0].hex)
+        XCTAssertNotNil(item["matrix"]?.array)
+        XCTAssertNotNil(item["ops"]?.array)
+        let meanVal = syn.budgets[0].runs(0).map { Double($0.validationAccuracy) }.reduce(0, +) / 3 * 100
+        XCTAssertEqual(item["val"]!.number!, meanVal, accuracy: 1e-6, "val is the mean over runs, in percent")
+        XCTAssertNotNil(item["test"]?.number)
+        // Changing the source makes the cache stale: opening the cache directly is refused.
+        try NB101TFRecordWriter.write(builder.build(source: .synthetic), to: file)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 100)], ofItemAtPath: file)
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        try data.dropLast(4).write(to: URL(fileURLWithPath: file))
+        let third = try run("bench \"\(cache)\"\n")
+        XCTAssertEqual(third.status, 70)
+        XCTAssertTrue(third.stderr.contains("stale cache"), third.stderr)
+    }
+}
