@@ -4,7 +4,7 @@ import Runtime
 /// and documentation; `help`, binding and completion all read this table.
 enum Builtins {
     static let all: [CommandSpec] = [
-        seed, space, bench, load, allCommand, sample, best, show, export, help,
+        seed, space, bench, load, allCommand, sample, fit, predict, topk, eval, best, show, export, help,
     ]
 
     static let seed = CommandSpec(
@@ -150,6 +150,6 @@ enum Builtins {
     }
 
     static var names: [String] {
-        ["seed", "space", "bench", "load", "all", "sample", "best", "show", "export", "help"]
+        ["seed", "space", "bench", "load", "all", "sample", "fit", "predict", "topk", "eval", "best", "show", "export", "help"]
     }
 }

@@ -18,7 +18,42 @@ enum Printer {
             return "best: \(e.hash.hex)  val \(Format.percentWithUnit(e.validation))  test \(Format.percentWithUnit(e.test))  "
                 + "(\(e.cell.vertices) vertices, \(e.cell.edgeCount) edges; \(label))"
         case .text(let t): return t.hasSuffix("\n") ? String(t.dropLast()) : t
+        case .predictor(let p): return predictorSummary(p)
+        case .scores(let s): return scoresSummary(s)
+        case .metrics(let m, let label):
+            return "kendall \(Format.fixed(m.kendall, 4))  spearman \(Format.fixed(m.spearman, 4))  mse \(Format.fixed(m.mse * 10_000, 3)) %²  "
+                + "r2 \(Format.fixed(m.r2, 4))  n \(Format.count(m.n))  (\(label))"
         }
+    }
+
+    static func predictorSummary(_ v: PredictorValue) -> String {
+        func describe(_ p: Predictor) -> String {
+            let c = p.config, sh = c.shape
+            let body = "\(sh.kind.rawValue) \(sh.layers)×\(sh.dim)"
+            let last = p.epochLosses.last.map { formatSignificant($0, digits: 4) } ?? "—"
+            return "\(body), fc \(sh.fc.map(String.init).joined(separator: "-")), \(sh.output.rawValue) output, \(c.loss.rawValue), "
+                + "\(c.optimizer.rawValue) lr \(formatSignificant(c.learningRate, digits: 4)) wd \(formatSignificant(c.weightDecay, digits: 4)), "
+                + "\(c.epochs) epochs × batch \(c.batch), final loss \(last)"
+        }
+        var line: String
+        switch v.predictor {
+        case .single(let p): line = "predictor: \(describe(p))"
+        case .twoStage(let c, let r, let t):
+            line = "predictor: two-stage (accurate = val ≥ \(Format.fixed(t * 100, 1)) %)\n  classifier: \(describe(c))\n  regressor:  \(describe(r))"
+        }
+        line += "\n  trained on \(Format.plural(v.trainedOn, "architecture")) (\(v.label))"
+        for n in v.notes { line += "\n  note: \(n)" }
+        return line
+    }
+
+    static func scoresSummary(_ s: ScoresValue) -> String {
+        let finite = s.scores.filter { $0.isFinite }
+        var line = "\(Format.plural(s.scores.count, "prediction")) by \(s.model) (\(s.label))"
+        if let mx = finite.max(), !finite.isEmpty {
+            line += ": mean \(Format.percent(finite.reduce(0, +) / Double(finite.count))) %, max \(Format.percent(mx)) %"
+        }
+        if let a = s.accepted { line += "; classifier accepts \(Format.count(a.filter { $0 }.count))" }
+        return line
     }
 
     static func spaceSummary(_ name: String) -> String {

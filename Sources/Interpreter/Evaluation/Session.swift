@@ -12,6 +12,8 @@ public final class Session {
     var counters: [String: UInt64] = [:]
     public var bindings: [String: Value] = [:]
     public var space = "nb101"
+    /// Threads for prediction and other parallel work; results never depend on it.
+    public var threads = 2
     var benchTable: BenchmarkTable?
     public let store: BenchmarkStore
     /// Deterministic output (the notebook's `#>` lines).

@@ -5,6 +5,23 @@ public struct BenchValue: Sendable {
     public let table: BenchmarkTable
 }
 
+/// A fitted predictor with what it was trained on.
+public struct PredictorValue: Sendable {
+    public let predictor: FittedPredictor
+    public let trainedOn: Int
+    public let label: String
+    public let notes: [String]
+}
+
+/// Predicted scores for a set of architectures.
+public struct ScoresValue: Sendable {
+    public let entries: [ArchEntry]
+    public let scores: [Double]
+    public let accepted: [Bool]?
+    public let model: String
+    public let label: String
+}
+
 /// A typed npsh value.
 public enum Value: Sendable {
     case none
@@ -18,6 +35,9 @@ public enum Value: Sendable {
     /// A bare word given where a command expects one (`bench synthetic`).
     case word(String)
     case best(ArchEntry, label: String)
+    case predictor(PredictorValue)
+    case scores(ScoresValue)
+    case metrics(MetricSummary, label: String)
     case text(String)
 
     /// The type's name in messages.
@@ -33,6 +53,9 @@ public enum Value: Sendable {
         case .space: return "a search space"
         case .word: return "a word"
         case .best: return "an architecture"
+        case .predictor: return "a predictor"
+        case .scores: return "scores"
+        case .metrics: return "metrics"
         case .text: return "text"
         }
     }

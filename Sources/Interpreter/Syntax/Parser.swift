@@ -142,7 +142,8 @@ public struct Parser {
     /// A command call (when the line starts with a command name) or an expression.
     mutating func rhs() throws -> Expr {
         if case .identifier(let name) = current.kind {
-            if commands.contains(name) { return .command(try commandCall()) }
+            // A command is the left operand when '+' or '-' follows its arguments: `all - s`.
+            if commands.contains(name) { return try binaryTail(.command(try commandCall())) }
             // A word followed by an argument is a command call to a command that does not exist.
             if startsArgument(peekKind(1)), !argumentKeywords.contains(name) {
                 diagnostics.append(error(.unknownCommand(name, suggestion: suggestion(for: name, among: commands.sorted())), current.range))
@@ -165,7 +166,7 @@ public struct Parser {
         var end = nameRange
         loop: while true {
             switch current.kind {
-            case .newline, .end, .rbrace, .rparen: break loop
+            case .newline, .end, .rbrace, .rparen, .plus, .minus: break loop
             case .identifier(let word):
                 if peekKind(1) == .equals {
                     let key = advance().range
@@ -193,7 +194,12 @@ public struct Parser {
     }
 
     mutating func expression() throws -> Expr {
-        var left = try term()
+        try binaryTail(try term())
+    }
+
+    /// Continues `left (+|-) term …`, left-associative.
+    mutating func binaryTail(_ first: Expr) throws -> Expr {
+        var left = first
         while true {
             let op: BinaryOp
             switch current.kind {

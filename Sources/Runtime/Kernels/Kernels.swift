@@ -1,0 +1,171 @@
+// Kernels: free functions over flat float32 buffers, forward beside backward, shapes in
+// comments. Dense products go through `BLAS.sgemm` (Kernels/BLAS.swift); everything here is
+// the small glue around them. Loops are written so the compiler vectorises them.
+
+/// Row-normalised adjacency with self-loops on the real vertices, for the forward graph and
+/// its transpose (the bidirectional GCN's two directions).
+///
+///   adj: (B, V, V) 0/1     counts: (B)     af, ab: (B, V, V)
+public func normalizedAdjacency(
+    _ adj: UnsafePointer<Float>, _ counts: UnsafePointer<Int32>, batch B: Int, vertices V: Int,
+    forward af: UnsafeMutablePointer<Float>, backward ab: UnsafeMutablePointer<Float>
+) {
+    for b in 0..<B {
+        let a = adj + b * V * V, f = af + b * V * V, r = ab + b * V * V
+        let n = Int(counts[b])
+        for i in 0..<V {
+            var sf: Float = 0, sb: Float = 0
+            for j in 0..<V {
+                let vf = (i < n && i == j) ? 1 : a[i * V + j]
+                let vb = (i < n && i == j) ? 1 : a[j * V + i]
+                f[i * V + j] = vf
+                r[i * V + j] = vb
+                sf += vf
+                sb += vb
+            }
+            let inf: Float = sf > 0 ? 1 / sf : 0, inb: Float = sb > 0 ? 1 / sb : 0
+            for j in 0..<V {
+                f[i * V + j] *= inf
+                r[i * V + j] *= inb
+            }
+        }
+    }
+}
+
+/// out[b] (+)= op(a[b]) · x[b] for every graph b: the 7×7 propagation step.
+///
+///   a: (B, V, V)   x: (B·V rows, stride ldx)   out: (B·V rows, stride ldo), D columns used
+@inline(__always)
+public func batchedPropagate(
+    _ a: UnsafePointer<Float>, transpose: Bool, _ x: UnsafePointer<Float>, ldx: Int,
+    _ out: UnsafeMutablePointer<Float>, ldo: Int, batch B: Int, vertices V: Int, columns D: Int, accumulate: Bool
+) {
+    for b in 0..<B {
+        let ab = a + b * V * V
+        for i in 0..<V {
+            let o = out + (b * V + i) * ldo
+            if !accumulate { for d in 0..<D { o[d] = 0 } }
+            for j in 0..<V {
+                let w = transpose ? ab[j * V + i] : ab[i * V + j]
+                if w == 0 { continue }
+                let xr = x + (b * V + j) * ldx
+                for d in 0..<D { o[d] += w * xr[d] }
+            }
+        }
+    }
+}
+
+/// Adds a bias row to every row: out (rows, stride ld) += bias (cols).
+@inline(__always)
+public func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, _ bias: UnsafePointer<Float>, cols: Int) {
+    for r in 0..<rows {
+        let o = out + r * ld
+        for c in 0..<cols { o[c] += bias[c] }
+    }
+}
+
+/// Column sums into a bias gradient: db (cols) += Σ_rows dz (rows, stride ld).
+@inline(__always)
+public func accumulateBiasGradient(_ dz: UnsafePointer<Float>, ld: Int, rows: Int, _ db: UnsafeMutablePointer<Float>, cols: Int) {
+    for r in 0..<rows {
+        let z = dz + r * ld
+        for c in 0..<cols { db[c] += z[c] }
+    }
+}
+
+/// Bidirectional merge: h = (relu(zf) + relu(zb)) / 2, where z holds [zf | zb] per row.
+///
+///   z: (rows, 2D)   h: (rows, D)
+@inline(__always)
+public func bidirectionalReLUMean(_ z: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
+    for r in 0..<rows {
+        let zr = z + r * 2 * D, hr = h + r * D
+        for d in 0..<D { hr[d] = 0.5 * (max(zr[d], 0) + max(zr[D + d], 0)) }
+    }
+}
+
+/// Backward of `bidirectionalReLUMean`: dz = [dh/2 ⊙ (zf > 0) | dh/2 ⊙ (zb > 0)].
+@inline(__always)
+public func bidirectionalReLUMeanBackward(_ z: UnsafePointer<Float>, _ dh: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
+    for r in 0..<rows {
+        let zr = z + r * 2 * D, g = dh + r * D, o = dz + r * 2 * D
+        for d in 0..<D {
+            o[d] = zr[d] > 0 ? 0.5 * g[d] : 0
+            o[D + d] = zr[D + d] > 0 ? 0.5 * g[d] : 0
+        }
+    }
+}
+
+/// In-place ReLU; backward masks by the stored output.
+@inline(__always)
+public func reluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    for i in 0..<n { x[i] = max(x[i], 0) }
+}
+
+@inline(__always)
+public func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, count n: Int) {
+    for i in 0..<n where y[i] <= 0 { dy[i] = 0 }
+}
+
+/// Inverted dropout: x *= mask, where mask is 0 or 1/(1-p), drawn from `rng`.
+public func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
+    let keep = 1 / (1 - p)
+    let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
+    var i = 0
+    while i < n {
+        // One 64-bit draw gives four 16-bit uniforms; p is compared at 16-bit resolution.
+        let r = rng.next()
+        var k = 0
+        while k < 4 && i < n {
+            let u = (r >> (16 * UInt64(k))) & 0xffff
+            mask[i] = (u << 48) < threshold ? 0 : keep
+            x[i] *= mask[i]
+            i += 1
+            k += 1
+        }
+    }
+}
+
+@inline(__always)
+public func multiplyInPlace(_ x: UnsafeMutablePointer<Float>, by m: UnsafePointer<Float>, count n: Int) {
+    for i in 0..<n { x[i] *= m[i] }
+}
+
+/// Mean over each graph's real vertices.
+///
+///   h: (B, V, D)   counts: (B)   g: (B, D)
+public func meanPool(_ h: UnsafePointer<Float>, counts: UnsafePointer<Int32>, _ g: UnsafeMutablePointer<Float>, batch B: Int, vertices V: Int, dim D: Int) {
+    for b in 0..<B {
+        let n = Int(counts[b])
+        let o = g + b * D
+        for d in 0..<D { o[d] = 0 }
+        for v in 0..<n {
+            let hr = h + (b * V + v) * D
+            for d in 0..<D { o[d] += hr[d] }
+        }
+        let inv = n > 0 ? 1 / Float(n) : 0
+        for d in 0..<D { o[d] *= inv }
+    }
+}
+
+/// Backward of `meanPool`: dh[b, v] = dg[b] / n_b for real vertices, 0 for padding.
+public func meanPoolBackward(_ dg: UnsafePointer<Float>, counts: UnsafePointer<Int32>, _ dh: UnsafeMutablePointer<Float>, batch B: Int, vertices V: Int, dim D: Int) {
+    for b in 0..<B {
+        let n = Int(counts[b])
+        let inv = n > 0 ? 1 / Float(n) : 0
+        for v in 0..<V {
+            let o = dh + (b * V + v) * D
+            if v < n { for d in 0..<D { o[d] = dg[b * D + d] * inv } } else { for d in 0..<D { o[d] = 0 } }
+        }
+    }
+}
+
+@inline(__always) public func sigmoid(_ z: Float) -> Float { z >= 0 ? 1 / (1 + expf32(-z)) : expf32(z) / (1 + expf32(z)) }
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) func expf32(_ x: Float) -> Float { Glibc.expf(x) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) func expf32(_ x: Float) -> Float { Darwin.expf(x) }
+#endif

@@ -1,0 +1,75 @@
+/// An owned float32 buffer (kernels work on raw pointers; this frees them).
+public final class FloatBuffer: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    public init(_ count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    public convenience init(_ values: [Float]) {
+        self.init(values.count)
+        for (i, v) in values.enumerated() { pointer[i] = v }
+    }
+
+    deinit { pointer.deallocate() }
+
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+    public func zero() { pointer.update(repeating: 0, count: count) }
+}
+
+/// What a predictor reads for a batch of architectures: graph encodings (one-hot ops,
+/// adjacency, real-vertex counts) and the flat vector [ops ‖ upper triangle] for MLP/CNN.
+public final class InputBatch: @unchecked Sendable {
+    public let capacity: Int
+    public let vertices: Int
+    public let opKinds: Int
+    public var size = 0
+    public let ops: FloatBuffer      // (B, V, F)
+    public let adjacency: FloatBuffer // (B, V, V)
+    public let counts: UnsafeMutablePointer<Int32>
+    public let flat: FloatBuffer     // (B, V·F + V(V−1)/2)
+
+    public var flatWidth: Int { vertices * opKinds + vertices * (vertices - 1) / 2 }
+
+    public init(capacity: Int, vertices: Int = 7, opKinds: Int = 5) {
+        self.capacity = capacity
+        self.vertices = vertices
+        self.opKinds = opKinds
+        ops = FloatBuffer(capacity * vertices * opKinds)
+        adjacency = FloatBuffer(capacity * vertices * vertices)
+        counts = .allocate(capacity: capacity)
+        counts.initialize(repeating: 0, count: capacity)
+        flat = FloatBuffer(capacity * (vertices * opKinds + vertices * (vertices - 1) / 2))
+    }
+
+    deinit { counts.deallocate() }
+
+    /// Fills the batch with NAS-Bench-101 cells.
+    public func fill(_ cells: [NB101Cell], _ indices: ArraySlice<Int>) {
+        precondition(indices.count <= capacity && vertices == 7 && opKinds == 5)
+        size = indices.count
+        let V = vertices, F = opKinds, W = flatWidth
+        ops.zero()
+        adjacency.zero()
+        for (b, i) in indices.enumerated() {
+            let c = cells[i]
+            counts[b] = Int32(c.vertices)
+            let o = ops.pointer + b * V * F, a = adjacency.pointer + b * V * V, f = flat.pointer + b * W
+            for k in 0..<W { f[k] = 0 }
+            for v in 0..<c.vertices {
+                o[v * F + c.opKind(v)] = 1
+                f[v * F + c.opKind(v)] = 1
+            }
+            var t = V * F
+            for r in 0..<V {
+                for col in (r + 1)..<max(r + 1, V) {
+                    if r < c.vertices && col < c.vertices && c.edge(r, col) { a[r * V + col] = 1; f[t] = 1 }
+                    t += 1
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Dispatch
+
+// Fitting and using a predictor. Every random draw comes from a named stream below the
+// fit's seed: "init" (weights), "shuffle" (batch order, one child per epoch) and
+// "dropout" (one child per step), so changing one does not shift the others.
+
+/// Loss of a fit: regression (MSE) or classification (binary cross-entropy).
+public enum LossKind: String, Sendable, Codable { case mse, bce }
+
+/// Everything that defines a fit.
+public struct FitConfig: Sendable, Equatable, Codable {
+    public var shape: NetworkShape
+    public var loss: LossKind = .mse
+    public var optimizer: OptimizerKind = .adam
+    public var learningRate: Double = 1e-4
+    public var weightDecay: Double = 1e-3
+    public var epochs = 300
+    public var batch = 10
+    public var seed: UInt64 = 0
+
+    public init(shape: NetworkShape = NetworkShape(), loss: LossKind = .mse, optimizer: OptimizerKind = .adam,
+                learningRate: Double = 1e-4, weightDecay: Double = 1e-3, epochs: Int = 300, batch: Int = 10, seed: UInt64 = 0) {
+        self.shape = shape
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.epochs = epochs
+        self.batch = batch
+        self.seed = seed
+    }
+
+    /// The paper's node-representation size D for N training architectures (its Fig. 5):
+    /// 43→48, 86→72, 129→96, 172→144, 334→210, 860→320; linear in between, clamped outside.
+    public static func paperDim(forTrainingSize n: Int) -> (dim: Int, interpolated: Bool) {
+        let table: [(Int, Int)] = [(43, 48), (86, 72), (129, 96), (172, 144), (334, 210), (860, 320)]
+        if n <= table[0].0 { return (table[0].1, n != table[0].0) }
+        if n >= table.last!.0 { return (table.last!.1, n != table.last!.0) }
+        for k in 1..<table.count where n <= table[k].0 {
+            let (n0, d0) = table[k - 1], (n1, d1) = table[k]
+            if n == n1 { return (d1, false) }
+            let d = Double(d0) + Double(d1 - d0) * Double(n - n0) / Double(n1 - n0)
+            return (Int(d.rounded()), true)
+        }
+        return (table.last!.1, true)
+    }
+}
+
+/// A fitted predictor: its configuration, parameters and label scaling.
+public final class Predictor: @unchecked Sendable {
+    public let config: FitConfig
+    public let parameters: [Float]
+    /// Linear mode predicts (label − mean) / scale.
+    public let labelMean: Double
+    public let labelScale: Double
+    /// Mean training loss of each epoch.
+    public let epochLosses: [Double]
+    /// Loss of each optimisation step (the batch's loss before the update).
+    public let stepLosses: [Float]
+
+    public init(config: FitConfig, parameters: [Float], labelMean: Double, labelScale: Double, epochLosses: [Double], stepLosses: [Float]) {
+        self.config = config
+        self.parameters = parameters
+        self.labelMean = labelMean
+        self.labelScale = labelScale
+        self.epochLosses = epochLosses
+        self.stepLosses = stepLosses
+    }
+
+    /// Fits on `cells[indices[k]]` with `labels[k]` (accuracies as fractions; 0/1 for bce).
+    /// `initial` and `order` (per-epoch batch orders) replace the seeded draws, for parity
+    /// tests against a reference implementation.
+    public static func fit(
+        _ config: FitConfig, cells: [NB101Cell], indices: [Int], labels: [Double],
+        initial: [Float]? = nil, order: [[Int]]? = nil, progress: ((Int) -> Bool)? = nil
+    ) throws -> Predictor {
+        let n = indices.count
+        guard n > 0 else { throw RuntimeError.invalidArgument("cannot fit a predictor on an empty set") }
+        guard labels.count == n else { throw RuntimeError.invalidArgument("\(n) architectures but \(labels.count) labels") }
+        if let bad = labels.firstIndex(where: { !$0.isFinite }) {
+            throw RuntimeError.invalidArgument("label \(bad + 1) is \(labels[bad]); labels must be finite numbers")
+        }
+        guard config.batch >= 1, config.epochs >= 1 else { throw RuntimeError.invalidArgument("epochs and batch must be at least 1") }
+        guard n >= config.batch else {
+            throw RuntimeError.invalidArgument("the training set has \(n) architectures, fewer than one batch of \(config.batch); lower batch= or train more")
+        }
+        if config.loss == .bce {
+            guard labels.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw RuntimeError.invalidArgument("classifier labels must be 0 or 1") }
+        } else if let lo = labels.min(), let hi = labels.max(), lo == hi {
+            throw RuntimeError.invalidArgument("all \(n) labels equal \(lo); a regressor needs labels that differ")
+        }
+        if config.loss == .mse && config.shape.output != .linear, let out = labels.first(where: { $0 < 0 || $0 > 1 }) {
+            throw RuntimeError.invalidArgument("label \(out) is outside [0, 1]; sigmoid outputs predict fractions (use output=linear for other metrics)")
+        }
+        // Labels are standardised: linear mode predicts (label − mean) / sd; the sigmoid modes
+        // predict the label itself but measure the error in units of sd, so that the data
+        // term, not the weight decay, dominates the gradient whatever the labels' spread.
+        var mean = 0.0, scale = 1.0, lossUnit: Float = 1
+        if config.loss == .mse {
+            let m = labels.reduce(0, +) / Double(n)
+            var sd = (labels.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(n)).squareRoot()
+            if sd == 0 { sd = 1 }
+            if config.shape.output == .linear { mean = m; scale = sd } else { lossUnit = Float(1 / sd) }
+        }
+        let targets = labels.map { Float(($0 - mean) / scale) }
+
+        let net = Network(shape: config.shape, capacity: config.batch)
+        let count = net.layout.count
+        let params = FloatBuffer(count)
+        let root = RandomStream(seed: config.seed, path: ["fit"])
+        if let initial {
+            guard initial.count == count else { throw RuntimeError.invalidArgument("initial weights have \(initial.count) values, the model \(count)") }
+            for i in 0..<count { params.pointer[i] = initial[i] }
+        } else {
+            var initRng = root.child("init")
+            net.layout.initialise(params.pointer, rng: &initRng)
+            // Start the output at the label mean: a sigmoid output would otherwise spend its
+            // whole learning-rate budget moving from 0.55 to ~0.91 before ranking anything.
+            if config.loss == .mse && config.shape.output != .linear {
+                let m = labels.reduce(0, +) / Double(n)
+                let s = config.shape.output == .shifted ? (m - 0.1) / 0.9 : m
+                let clamped = min(max(s, 1e-4), 1 - 1e-4)
+                params.pointer[net.layout.tensors.last!.offset] = Float(logPortable(clamped / (1 - clamped)))
+            }
+        }
+        let grads = FloatBuffer(count)
+        let opt = AdamOptimizer(kind: config.optimizer, count: count, weightDecay: Float(config.weightDecay), decayMask: net.layout.decayMask)
+        let batch = InputBatch(capacity: config.batch, vertices: config.shape.vertices, opKinds: config.shape.opKinds)
+        let stepsPerEpoch = (n + config.batch - 1) / config.batch
+        let total = stepsPerEpoch * config.epochs
+        var epochLosses: [Double] = []
+        var stepLosses: [Float] = []
+        stepLosses.reserveCapacity(total)
+        let dz = FloatBuffer(config.batch)
+        var step = 0
+        for epoch in 0..<config.epochs {
+            var perm: [Int]
+            if let order {
+                perm = order[epoch % order.count]
+            } else {
+                perm = Array(0..<n)
+                var shuffle = root.child("shuffle", .index(UInt64(epoch)))
+                shuffle.shuffle(&perm)
+            }
+            var sum = 0.0
+            for s in 0..<stepsPerEpoch {
+                let members = perm[(s * config.batch)..<min(n, (s + 1) * config.batch)]
+                batch.fill(cells, ArraySlice(members.map { indices[$0] }))
+                grads.zero()
+                var dropout = root.child("dropout", .index(UInt64(step)))
+                let z = net.forward(params.pointer, batch, training: true, rng: &dropout)
+                let b = members.count
+                var loss: Float = 0
+                for (k, m) in members.enumerated() {
+                    let (l, g) = lossAndGradient(z[k], target: targets[m], config: config, unit: lossUnit)
+                    loss += l
+                    dz.pointer[k] = g / Float(b)
+                }
+                loss /= Float(b)
+                net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
+                let lr = cosineLearningRate(base: config.learningRate, step: step, total: total)
+                opt.update(params.pointer, grads.pointer, count: count, lr: Float(lr))
+                stepLosses.append(loss)
+                sum += Double(loss) * Double(b)
+                step += 1
+            }
+            epochLosses.append(sum / Double(n))
+            if let progress, !progress(epoch + 1) { throw RuntimeError.invalidArgument("interrupted") }
+        }
+        return Predictor(config: config, parameters: params.array, labelMean: mean, labelScale: scale,
+                         epochLosses: epochLosses, stepLosses: stepLosses)
+    }
+
+    /// Loss of one example and dLoss/dz.
+    @inline(__always)
+    static func lossAndGradient(_ z: Float, target t: Float, config: FitConfig, unit: Float = 1) -> (Float, Float) {
+        switch config.loss {
+        case .bce:
+            let s = sigmoid(z)
+            // log(1 + e^−|z|) form, stable for large |z|.
+            let l = max(z, 0) - z * t + logPortableF(1 + expf32(-abs(z)))
+            return (l, s - t)
+        case .mse:
+            let y: Float, dy: Float
+            switch config.shape.output {
+            case .shifted: let s = sigmoid(z); y = 0.1 + 0.9 * s; dy = 0.9 * s * (1 - s)
+            case .sigmoid: let s = sigmoid(z); y = s; dy = s * (1 - s)
+            case .linear: y = z; dy = 1
+            }
+            let e = (y - t) * unit
+            return (e * e, 2 * e * dy * unit)
+        }
+    }
+
+    /// The output for a raw z, in label units.
+    @inline(__always)
+    func read(_ z: Float) -> Double {
+        if config.loss == .bce { return Double(sigmoid(z)) }
+        switch config.shape.output {
+        case .shifted: return Double(0.1 + 0.9 * sigmoid(z))
+        case .sigmoid: return Double(sigmoid(z))
+        case .linear: return Double(z) * labelScale + labelMean
+        }
+    }
+
+    /// Predictions for `cells[indices]`, streamed in batches over `threads` threads; the
+    /// result does not depend on the thread count (each cell's forward pass is independent).
+    public func predict(cells: [NB101Cell], indices: [Int], threads: Int = 2, batchSize: Int = 1024) -> [Double] {
+        let n = indices.count
+        if n == 0 { return [] }
+        let chunks = max(1, min(threads, (n + batchSize - 1) / batchSize))
+        let parts: [[Double]] = parallelChunks(chunks) { c in
+            let range = chunkRange(c, of: chunks, count: n)
+            let net = Network(shape: self.config.shape, capacity: batchSize)
+            let batch = InputBatch(capacity: batchSize, vertices: self.config.shape.vertices, opKinds: self.config.shape.opKinds)
+            var out: [Double] = []
+            out.reserveCapacity(range.count)
+            var rng = RandomStream(seed: 0)
+            self.parameters.withUnsafeBufferPointer { p in
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let end = min(range.upperBound, start + batchSize)
+                    batch.fill(cells, indices[start..<end])
+                    let z = net.forward(p.baseAddress!, batch, training: false, rng: &rng)
+                    for k in 0..<(end - start) { out.append(self.read(z[k])) }
+                    start = end
+                }
+            }
+            return out
+        }
+        return parts.flatMap { $0 }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+func logPortableF(_ x: Float) -> Float { Glibc.logf(x) }
+#elseif canImport(Darwin)
+import Darwin
+func logPortableF(_ x: Float) -> Float { Darwin.logf(x) }
+#endif

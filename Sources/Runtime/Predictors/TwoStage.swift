@@ -1,0 +1,53 @@
+// Predictors as npsh sees them: one network, or the paper's two-stage cascade of a
+// classifier ("validation accuracy ≥ threshold") and a regressor trained only on the
+// architectures the threshold accepts.
+
+public enum FittedPredictor: Sendable {
+    case single(Predictor)
+    case twoStage(classifier: Predictor, regressor: Predictor, threshold: Double)
+
+    public var kindName: String {
+        switch self {
+        case .single(let p): return p.config.shape.kind.rawValue
+        case .twoStage: return "twostage"
+        }
+    }
+
+    /// Scores for ranking: for two-stage, architectures the classifier rejects (p < 0.5)
+    /// rank below every accepted one (their regressor score minus 1), so `topk` takes
+    /// accepted architectures first, as the cascade intends.
+    public func scores(cells: [NB101Cell], indices: [Int], threads: Int = 2) -> (scores: [Double], accepted: [Bool]?) {
+        switch self {
+        case .single(let p):
+            return (p.predict(cells: cells, indices: indices, threads: threads), nil)
+        case .twoStage(let c, let r, _):
+            let prob = c.predict(cells: cells, indices: indices, threads: threads)
+            let reg = r.predict(cells: cells, indices: indices, threads: threads)
+            let accepted = prob.map { $0 >= 0.5 }
+            return (zip(reg, accepted).map { $1 ? $0 : $0 - 1 }, accepted)
+        }
+    }
+
+    /// The regression value (two-stage: the regressor's, for every architecture).
+    public func values(cells: [NB101Cell], indices: [Int], threads: Int = 2) -> [Double] {
+        switch self {
+        case .single(let p): return p.predict(cells: cells, indices: indices, threads: threads)
+        case .twoStage(_, let r, _): return r.predict(cells: cells, indices: indices, threads: threads)
+        }
+    }
+
+    /// Fits the cascade: the classifier on all, the regressor on labels ≥ threshold.
+    public static func fitTwoStage(regressor: FitConfig, classifier: FitConfig, threshold: Double, cells: [NB101Cell],
+                                   indices: [Int], labels: [Double], progress: ((Int) -> Bool)? = nil) throws -> FittedPredictor {
+        let classes = labels.map { $0 >= threshold ? 1.0 : 0.0 }
+        guard classes.contains(1), classes.contains(0) else {
+            throw RuntimeError.invalidArgument("two-stage needs architectures on both sides of \(threshold * 100) %; all \(labels.count) are on one side")
+        }
+        let c = try Predictor.fit(classifier, cells: cells, indices: indices, labels: classes, progress: progress)
+        let keep = labels.indices.filter { labels[$0] >= threshold }
+        var rc = regressor
+        rc.batch = min(rc.batch, keep.count)
+        let r = try Predictor.fit(rc, cells: cells, indices: keep.map { indices[$0] }, labels: keep.map { labels[$0] }, progress: progress)
+        return .twoStage(classifier: c, regressor: r, threshold: threshold)
+    }
+}
