@@ -151,11 +151,18 @@ struct Benchmark: ParsableCommand {
     func run() throws {
         switch which {
         case "io": try IOBenchmark.run(directory: dir, report: writeOut)
+        case "parity-fixture":
+            guard let phase else { throw ValidationError("'parity-fixture' needs an output path") }
+            let store = BenchmarkStore(cacheDirectory: BenchmarkStore.defaultCacheDirectory(environment: environment))
+            let catalog = try store.catalog()
+            try FileWriter.write(JSONWriter.write(ParityFixture.make(catalog: catalog, table: SyntheticLandscape.table(catalog))) + "\n", to: phase)
+        case "predictor":
+            try PredictorBenchmark.run(reference: phase, report: writeOut)
         case "phase":
             guard let phase, let dir else { throw ValidationError("'phase' needs a phase name and --dir") }
             let (seconds, kib) = try IOBenchmark.phase(phase, directory: dir)
             writeOut("\(seconds) \(kib)\n")
-        default: throw ValidationError("unknown benchmark '\(which)'; available: io")
+        default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor")
         }
     }
 }

@@ -106,23 +106,10 @@ public final class Predictor: @unchecked Sendable {
 
         let net = Network(shape: config.shape, capacity: config.batch)
         let count = net.layout.count
-        let params = FloatBuffer(count)
         let root = RandomStream(seed: config.seed, path: ["fit"])
-        if let initial {
-            guard initial.count == count else { throw RuntimeError.invalidArgument("initial weights have \(initial.count) values, the model \(count)") }
-            for i in 0..<count { params.pointer[i] = initial[i] }
-        } else {
-            var initRng = root.child("init")
-            net.layout.initialise(params.pointer, rng: &initRng)
-            // Start the output at the label mean: a sigmoid output would otherwise spend its
-            // whole learning-rate budget moving from 0.55 to ~0.91 before ranking anything.
-            if config.loss == .mse && config.shape.output != .linear {
-                let m = labels.reduce(0, +) / Double(n)
-                let s = config.shape.output == .shifted ? (m - 0.1) / 0.9 : m
-                let clamped = min(max(s, 1e-4), 1 - 1e-4)
-                params.pointer[net.layout.tensors.last!.offset] = Float(logPortable(clamped / (1 - clamped)))
-            }
-        }
+        let start = initial ?? initialParameters(config, labels: labels)
+        guard start.count == count else { throw RuntimeError.invalidArgument("initial weights have \(start.count) values, the model \(count)") }
+        let params = FloatBuffer(start)
         let grads = FloatBuffer(count)
         let opt = AdamOptimizer(kind: config.optimizer, count: count, weightDecay: Float(config.weightDecay), decayMask: net.layout.decayMask)
         let batch = InputBatch(capacity: config.batch, vertices: config.shape.vertices, opKinds: config.shape.opKinds)
@@ -171,6 +158,23 @@ public final class Predictor: @unchecked Sendable {
                          epochLosses: epochLosses, stepLosses: stepLosses)
     }
 
+    /// The weights a fit starts from: Glorot-uniform from the "init" stream, zero biases,
+    /// and for sigmoid outputs the output bias set so the first prediction is the label
+    /// mean (otherwise the whole learning-rate budget goes into moving the mean).
+    public static func initialParameters(_ config: FitConfig, labels: [Double]) -> [Float] {
+        let layout = Network(shape: config.shape, capacity: 1).layout
+        let params = FloatBuffer(layout.count)
+        var rng = RandomStream(seed: config.seed, path: ["fit"]).child("init")
+        layout.initialise(params.pointer, rng: &rng)
+        if config.loss == .mse && config.shape.output != .linear && !labels.isEmpty {
+            let m = labels.reduce(0, +) / Double(labels.count)
+            let s = config.shape.output == .shifted ? (m - 0.1) / 0.9 : m
+            let clamped = min(max(s, 1e-4), 1 - 1e-4)
+            params.pointer[layout.tensors.last!.offset] = Float(logPortable(clamped / (1 - clamped)))
+        }
+        return params.array
+    }
+
     /// Loss of one example and dLoss/dz.
     @inline(__always)
     static func lossAndGradient(_ z: Float, target t: Float, config: FitConfig, unit: Float = 1) -> (Float, Float) {
@@ -192,6 +196,11 @@ public final class Predictor: @unchecked Sendable {
         }
     }
 
+    /// `lossAndGradient` for tests (loss unit 1).
+    public static func lossAndGradientForTesting(_ z: Float, target: Float, config: FitConfig) -> (Float, Float) {
+        lossAndGradient(z, target: target, config: config)
+    }
+
     /// The output for a raw z, in label units.
     @inline(__always)
     func read(_ z: Float) -> Double {
@@ -203,32 +212,32 @@ public final class Predictor: @unchecked Sendable {
         }
     }
 
-    /// Predictions for `cells[indices]`, streamed in batches over `threads` threads; the
-    /// result does not depend on the thread count (each cell's forward pass is independent).
+    /// Predictions for `cells[indices]`, streamed in batches over `threads` threads. Batch
+    /// boundaries are fixed by position (batch k holds indices k·batchSize ..< (k+1)·batchSize)
+    /// and batches are dealt to threads, so the result is bit-identical for any thread count.
     public func predict(cells: [NB101Cell], indices: [Int], threads: Int = 2, batchSize: Int = 1024) -> [Double] {
         let n = indices.count
         if n == 0 { return [] }
-        let chunks = max(1, min(threads, (n + batchSize - 1) / batchSize))
-        let parts: [[Double]] = parallelChunks(chunks) { c in
-            let range = chunkRange(c, of: chunks, count: n)
+        let batches = (n + batchSize - 1) / batchSize
+        let workers = max(1, min(threads, batches))
+        let parts: [[(Int, [Double])]] = parallelChunks(workers) { w in
             let net = Network(shape: self.config.shape, capacity: batchSize)
             let batch = InputBatch(capacity: batchSize, vertices: self.config.shape.vertices, opKinds: self.config.shape.opKinds)
-            var out: [Double] = []
-            out.reserveCapacity(range.count)
             var rng = RandomStream(seed: 0)
+            var out: [(Int, [Double])] = []
             self.parameters.withUnsafeBufferPointer { p in
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let end = min(range.upperBound, start + batchSize)
+                for k in stride(from: w, to: batches, by: workers) {
+                    let start = k * batchSize, end = min(n, start + batchSize)
                     batch.fill(cells, indices[start..<end])
                     let z = net.forward(p.baseAddress!, batch, training: false, rng: &rng)
-                    for k in 0..<(end - start) { out.append(self.read(z[k])) }
-                    start = end
+                    out.append((k, (0..<(end - start)).map { self.read(z[$0]) }))
                 }
             }
             return out
         }
-        return parts.flatMap { $0 }
+        var result = [Double](repeating: 0, count: n)
+        for part in parts { for (k, values) in part { for (j, v) in values.enumerated() { result[k * batchSize + j] = v } } }
+        return result
     }
 }
 

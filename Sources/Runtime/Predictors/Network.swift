@@ -63,6 +63,8 @@ public final class Network: @unchecked Sendable {
     var gradA: FloatBuffer, gradB: FloatBuffer, gradC: FloatBuffer
     var cnnColumns: FloatBuffer, cnnNext: FloatBuffer
     var batchSize = 0
+    /// Width of the body's output, the head's input.
+    var repWidth: Int { shape.kind == .cnn ? shape.flatWidth * shape.dim : shape.dim }
 
     public init(shape: NetworkShape, capacity: Int) {
         self.shape = shape
@@ -92,7 +94,7 @@ public final class Network: @unchecked Sendable {
                 bodyB.append(layout.add("cnn\(l).bias", rows: 1, cols: D, weight: false))
             }
         }
-        var din = D
+        var din = shape.kind == .cnn ? shape.flatWidth * D : D
         for (k, width) in (shape.fc + [1]).enumerated() {
             headW.append(layout.add(k < shape.fc.count ? "fc\(k).weight" : "out.weight", rows: din, cols: width, weight: true))
             headB.append(layout.add(k < shape.fc.count ? "fc\(k).bias" : "out.bias", rows: 1, cols: width, weight: false))
@@ -116,10 +118,10 @@ public final class Network: @unchecked Sendable {
             h.append(FloatBuffer(rows * D))
             masks.append(FloatBuffer(rows * D))
         }
-        pooled = FloatBuffer(B * D)
+        pooled = FloatBuffer(B * (shape.kind == .cnn ? shape.flatWidth * D : D))
         for width in shape.fc { u.append(FloatBuffer(B * width)) }
         out = FloatBuffer(B)
-        let widest = max(rows * 2 * D, B * max(D, shape.fc.max() ?? 1))
+        let widest = max(rows * 2 * D, B * max(D, shape.fc.max() ?? 1), rows * D)
         gradA = FloatBuffer(widest)
         gradB = FloatBuffer(widest)
         gradC = FloatBuffer(max(rows * 3 * D, widest))
@@ -174,17 +176,11 @@ public final class Network: @unchecked Sendable {
                     dropoutForward(h[l].pointer, mask: masks[l].pointer, count: B * L * D, rate: shape.dropout, rng: &rng)
                 }
             }
-            // Mean over positions: (B, L, D) → (B, D).
-            let last = h[shape.layers - 1].pointer
-            for b in 0..<B {
-                let o = pooled.pointer + b * D
-                for d in 0..<D { o[d] = 0 }
-                for t in 0..<L { let r = last + (b * L + t) * D; for d in 0..<D { o[d] += r[d] } }
-                for d in 0..<D { o[d] /= Float(L) }
-            }
+            // Flattened positions × channels: (B, L·D), so the head sees where each feature is.
+            pooled.pointer.update(from: h[shape.layers - 1].pointer, count: B * L * D)
         }
         var x = UnsafePointer(pooled.pointer)
-        var din = D
+        var din = repWidth
         for (k, width) in shape.fc.enumerated() {
             dense(x, rows: B, inDim: din, params + headW[k], params + headB[k], outDim: width, u[k].pointer)
             reluInPlace(u[k].pointer, count: B * width)
@@ -203,7 +199,7 @@ public final class Network: @unchecked Sendable {
         dy.update(from: dz, count: B)
         var outDim = 1
         for k in stride(from: shape.fc.count, through: 0, by: -1) {
-            let inDim = k == 0 ? D : shape.fc[k - 1]
+            let inDim = k == 0 ? repWidth : shape.fc[k - 1]
             let x = k == 0 ? UnsafePointer(pooled.pointer) : UnsafePointer(u[k - 1].pointer)
             denseBackward(x, rows: B, inDim: inDim, params + headW[k], grads + headW[k], grads + headB[k], outDim: outDim, dy: dy, dx: spare)
             if k > 0 { reluBackward(u[k - 1].pointer, spare, count: B * inDim) }
@@ -251,8 +247,7 @@ public final class Network: @unchecked Sendable {
             let L = shape.flatWidth
             var dH = gradC.pointer
             var cnnNextPointer = cnnNext.pointer
-            // Mean over positions, backward.
-            for b in 0..<B { for t in 0..<L { let o = dH + (b * L + t) * D; for d in 0..<D { o[d] = dy[b * D + d] / Float(L) } } }
+            dH.update(from: dy, count: B * L * D)
             for l in stride(from: shape.layers - 1, through: 0, by: -1) {
                 if shape.dropout > 0 { multiplyInPlace(dH, by: masks[l].pointer, count: B * L * D) }
                 reluBackward(h[l].pointer, dH, count: B * L * D)

@@ -1,0 +1,209 @@
+import Foundation
+import Runtime
+import XCTest
+
+final class PredictorTests: XCTestCase {
+    static let fixtures: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        return url.path + "/Fixtures"
+    }()
+
+    /// npsh against the PyTorch reference (scripts/reference/predictor_reference.py): same
+    /// initial weights and batch order, no dropout. Golden numbers recorded with torch 2.13.
+    func testParityWithPyTorchReference() throws {
+        let fx = try JSONValue.parse(String(contentsOfFile: Self.fixtures + "/parity-fixture.json", encoding: .utf8))
+        let golden = try JSONValue.parse(String(contentsOfFile: Self.fixtures + "/parity-golden.json", encoding: .utf8))
+        func cells(_ key: String) throws -> [NB101Cell] {
+            try fx[key]!.array!.enumerated().map { try ArchitectureJSON.cell(from: $1, at: DataPlace(file: "fixture", position: "\(key) \($0)")).0 }
+        }
+        let train = try cells("train"), test = try cells("test")
+        let labels = fx["labels"]!.array!.map { $0.number! }
+        let initial = fx["initial"]!.array!.map { Float($0.number!) }
+        let orders = fx["orders"]!.array!.map { $0.array!.map { Int($0.number!) } }
+        let config = ParityFixture.config
+        XCTAssertEqual(initial, Predictor.initialParameters(config, labels: labels), "the fixture's weights are npsh's own initialisation")
+        let p = try Predictor.fit(config, cells: train, indices: Array(train.indices), labels: labels, initial: initial, order: orders)
+        // Tolerance: float32 sums in a different order drift by ~1e-6 per step; 1e-4 relative
+        // after 100 steps and on final predictions.
+        for step in [1, 10, 100] {
+            let want = golden["loss_step_\(step)"]!.number!
+            XCTAssertEqual(Double(p.stepLosses[step - 1]), want, accuracy: abs(want) * 1e-4, "loss after step \(step)")
+        }
+        let predicted = p.predict(cells: test, indices: Array(test.indices))
+        for (a, b) in zip(predicted, golden["predictions"]!.array!.map { $0.number! }) {
+            XCTAssertEqual(a, b, accuracy: 1e-4)
+        }
+    }
+
+    /// Central finite differences in float32 against backward, for every model kind.
+    func testGradientsMatchFiniteDifferences() throws {
+        let catalog = Space.catalog
+        let idx = [5, 900, 77_000, 300_000, 423_000]
+        for kind in ModelKind.allCases {
+            for output in [OutputMode.shifted, .linear] {
+                let shape = NetworkShape(kind: kind, layers: 2, dim: 6, fc: [5], dropout: 0, output: output)
+                let net = Network(shape: shape, capacity: idx.count)
+                let batch = InputBatch(capacity: idx.count)
+                batch.fill(catalog.cells, ArraySlice(idx))
+                var params = Predictor.initialParameters(FitConfig(shape: shape, seed: 3), labels: [0.9, 0.8])
+                // Move biases off zero so ReLU kinks are not hit exactly.
+                var rng = RandomStream(seed: 11)
+                for i in params.indices { params[i] += Float(rng.uniform() - 0.5) * 0.2 }
+                let targets: [Float] = [0.91, 0.85, 0.93, 0.88, 0.9]
+                let config = FitConfig(shape: shape)
+                func loss(_ p: [Float]) -> Double {
+                    var r = RandomStream(seed: 0)
+                    let z = p.withUnsafeBufferPointer { net.forward($0.baseAddress!, batch, training: false, rng: &r) }
+                    var l = 0.0
+                    for k in 0..<idx.count { l += Double(Predictor.lossAndGradientForTesting(z[k], target: targets[k], config: config).0) }
+                    return l / Double(idx.count)
+                }
+                var r = RandomStream(seed: 0)
+                let grads = FloatBuffer(params.count)
+                let dz = FloatBuffer(idx.count)
+                params.withUnsafeBufferPointer { p in
+                    let z = net.forward(p.baseAddress!, batch, training: true, rng: &r)
+                    for k in 0..<idx.count { dz.pointer[k] = Predictor.lossAndGradientForTesting(z[k], target: targets[k], config: config).1 / Float(idx.count) }
+                    net.backward(p.baseAddress!, grads.pointer, batch, dz: dz.pointer)
+                }
+                // Per tensor: the directional derivative along a random unit direction, by
+                // central differences, against the analytic gradient's projection. Directions
+                // average over ReLU kinks that single-element differences would straddle.
+                var worst = 0.0
+                var dirRng = RandomStream(seed: 99)
+                for t in net.layout.tensors {
+                    var v = (0..<t.count).map { _ in Float(dirRng.normal()) }
+                    let norm = v.map { $0 * $0 }.reduce(0, +).squareRoot()
+                    v = v.map { $0 / norm }
+                    var analytic = 0.0
+                    for k in 0..<t.count { analytic += Double(grads.pointer[t.offset + k]) * Double(v[k]) }
+                    // Large steps may straddle a ReLU kink, small ones drown in float32
+                    // rounding: the best of three step sizes must agree.
+                    var err = Double.infinity, numeric = 0.0
+                    for h: Float in [2e-3, 5e-4, 1.25e-4] {
+                        var plus = params, minus = params
+                        for k in 0..<t.count { plus[t.offset + k] += h * v[k]; minus[t.offset + k] -= h * v[k] }
+                        let nd = (loss(plus) - loss(minus)) / (2 * Double(h))
+                        let e = abs(nd - analytic) / max(1e-4, abs(nd) + abs(analytic))
+                        if e < err { err = e; numeric = nd }
+                    }
+                    if err > 0.02 { print("\(kind) \(output) \(t.name): numeric \(numeric) analytic \(analytic)") }
+                    worst = max(worst, err)
+                }
+                XCTAssertLessThan(worst, 0.02, "\(kind) \(output): worst relative gradient error \(worst)")
+            }
+        }
+    }
+
+    func testDropoutMaskAndBackward() {
+        var rng = RandomStream(seed: 4)
+        let n = 100_000
+        let x = FloatBuffer([Float](repeating: 1, count: n)), mask = FloatBuffer(n)
+        dropoutForward(x.pointer, mask: mask.pointer, count: n, rate: 0.1, rng: &rng)
+        let dropped = (0..<n).filter { mask.pointer[$0] == 0 }.count
+        XCTAssertEqual(Double(dropped) / Double(n), 0.1, accuracy: 0.005)
+        XCTAssertEqual(x.array.reduce(0, +) / Float(n), 1, accuracy: 0.01, "inverted dropout keeps the mean")
+    }
+
+    func testKendallMatchesTheQuadraticReferenceWithTies() {
+        var rng = RandomStream(seed: 8)
+        for n in [2, 3, 10, 57, 300] {
+            let x = (0..<n).map { _ in Double(rng.int(below: 7)) }
+            let y = (0..<n).map { _ in Double(rng.int(below: 5)) + (rng.uniform() < 0.5 ? 0 : 0.5) }
+            let fast = Metrics.kendallTau(x, y), slow = Metrics.kendallTauNaive(x, y)
+            if slow.isNaN { XCTAssertTrue(fast.isNaN) } else { XCTAssertEqual(fast, slow, accuracy: 1e-12, "n=\(n)") }
+            let u = (0..<n).map { _ in rng.uniform() }, v = (0..<n).map { _ in rng.uniform() }
+            XCTAssertEqual(Metrics.kendallTau(u, v), Metrics.kendallTauNaive(u, v), accuracy: 1e-12)
+        }
+        XCTAssertEqual(Metrics.kendallTau([1, 2, 3], [1, 2, 3]), 1)
+        XCTAssertEqual(Metrics.kendallTau([1, 2, 3], [3, 2, 1]), -1)
+        XCTAssertTrue(Metrics.kendallTau([1, 1, 1], [1, 2, 3]).isNaN)
+    }
+
+    func testOtherMetrics() {
+        XCTAssertEqual(Metrics.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1, accuracy: 1e-12)
+        XCTAssertEqual(Metrics.spearman([1, 2, 3, 4], [1, 3, 2, 4]), 0.8, accuracy: 1e-12)
+        XCTAssertEqual(Metrics.ranks([5, 1, 5, 2]), [3.5, 1, 3.5, 2])
+        XCTAssertEqual(Metrics.mse([1, 2], [1, 4]), 2)
+        XCTAssertEqual(Metrics.r2(predicted: [1, 2, 3], truth: [1, 2, 3]), 1)
+        XCTAssertEqual(Metrics.r2(predicted: [2, 2, 2], truth: [1, 2, 3]), 0)
+        XCTAssertEqual(Metrics.precisionAtK(predicted: [0.9, 0.1, 0.8, 0.2], truth: [1, 0, 0, 2], k: 2), 0.5)
+    }
+
+    func testPaperDimTable() {
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 172).dim, 144)
+        XCTAssertFalse(FitConfig.paperDim(forTrainingSize: 172).interpolated)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 43).dim, 48)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 860).dim, 320)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 253).dim, 177)
+        XCTAssertTrue(FitConfig.paperDim(forTrainingSize: 253).interpolated)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 10).dim, 48)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 5000).dim, 320)
+    }
+
+    func testCosineScheduleAndAdam() {
+        XCTAssertEqual(cosineLearningRate(base: 1, step: 0, total: 100), 1)
+        XCTAssertEqual(cosineLearningRate(base: 1, step: 50, total: 100), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(cosineLearningRate(base: 1, step: 100, total: 100), 0, accuracy: 1e-12)
+        // One Adam step moves each parameter by lr against the gradient's sign.
+        let opt = AdamOptimizer(kind: .adam, count: 2, weightDecay: 0, decayMask: [1, 1])
+        let p = FloatBuffer([1, 1]), g = FloatBuffer([0.5, -3])
+        opt.update(p.pointer, g.pointer, count: 2, lr: 0.1)
+        XCTAssertEqual(p.array[0], 0.9, accuracy: 1e-6)
+        XCTAssertEqual(p.array[1], 1.1, accuracy: 1e-6)
+        // AdamW decays decoupled from the gradient.
+        let w = AdamOptimizer(kind: .adamw, count: 1, weightDecay: 0.5, decayMask: [1])
+        let q = FloatBuffer([2]), zero = FloatBuffer([0])
+        w.update(q.pointer, zero.pointer, count: 1, lr: 0.1)
+        XCTAssertEqual(q.array[0], 2 - 0.1 * 0.5 * 2, accuracy: 1e-6)
+    }
+
+    func testFitIsDeterministicAndPredictIgnoresThreadCount() throws {
+        let catalog = Space.catalog, table = Space.synthetic
+        var rng = RandomStream(seed: 12)
+        let idx = rng.distinct(40, from: catalog.cells.count)
+        let labels = idx.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
+        let config = FitConfig(shape: NetworkShape(dim: 16), epochs: 5, seed: 9)
+        let a = try Predictor.fit(config, cells: catalog.cells, indices: idx, labels: labels)
+        let b = try Predictor.fit(config, cells: catalog.cells, indices: idx, labels: labels)
+        XCTAssertEqual(a.parameters, b.parameters)
+        let candidates = Array(0..<5000)
+        let one = a.predict(cells: catalog.cells, indices: candidates, threads: 1, batchSize: 256)
+        XCTAssertEqual(one, a.predict(cells: catalog.cells, indices: candidates, threads: 2, batchSize: 256))
+        XCTAssertEqual(one, a.predict(cells: catalog.cells, indices: candidates, threads: 3, batchSize: 256))
+        var other = config
+        other.seed = 10
+        XCTAssertNotEqual(try Predictor.fit(other, cells: catalog.cells, indices: idx, labels: labels).parameters, a.parameters)
+    }
+
+    func testFitLearnsTheSyntheticLandscape() throws {
+        let catalog = Space.catalog, table = Space.synthetic
+        var rng = RandomStream(seed: 21)
+        let idx = rng.distinct(172, from: catalog.cells.count)
+        let labels = idx.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
+        let p = try Predictor.fit(FitConfig(shape: NetworkShape(dim: 64), epochs: 60, seed: 1), cells: catalog.cells, indices: idx, labels: labels)
+        let test = rng.distinct(3000, from: catalog.cells.count)
+        let truth = test.map { try! table.meanValidation($0) }
+        let tau = Metrics.kendallTau(p.predict(cells: catalog.cells, indices: test), truth)
+        XCTAssertGreaterThan(tau, 0.4, "a short fit already ranks the synthetic landscape (τ = \(tau))")
+        XCTAssertLessThan(p.epochLosses.last!, p.epochLosses.first!)
+    }
+
+    func testBadFitInputs() {
+        let cells = Space.catalog.cells
+        let config = FitConfig(shape: NetworkShape(dim: 8), epochs: 1)
+        assertThrows(["empty set"]) { _ = try Predictor.fit(config, cells: cells, indices: [], labels: []) }
+        assertThrows(["fewer than one batch of 10"]) { _ = try Predictor.fit(config, cells: cells, indices: [1, 2, 3], labels: [0.9, 0.8, 0.7]) }
+        assertThrows(["all 12 labels equal 0.9"]) {
+            _ = try Predictor.fit(config, cells: cells, indices: Array(0..<12), labels: Array(repeating: 0.9, count: 12))
+        }
+        var labels = (0..<12).map { 0.8 + Double($0) / 100 }
+        labels[4] = .nan
+        assertThrows(["label 5 is nan"]) { _ = try Predictor.fit(config, cells: cells, indices: Array(0..<12), labels: labels) }
+        labels[4] = .infinity
+        assertThrows(["label 5 is inf"]) { _ = try Predictor.fit(config, cells: cells, indices: Array(0..<12), labels: labels) }
+        labels[4] = 93
+        assertThrows(["outside [0, 1]"]) { _ = try Predictor.fit(config, cells: cells, indices: Array(0..<12), labels: labels) }
+    }
+}

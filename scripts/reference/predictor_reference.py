@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""PyTorch reference for npsh's bidirectional GCN predictor.
+
+Two jobs, neither needed by CI (CI only reads the committed golden file):
+
+  parity FIXTURE OUT    Fits the model described by FIXTURE (made by
+                        `npsh benchmark parity-fixture`) from its initial weights and batch
+                        order, and writes the loss after steps 1, 10 and 100 and the final
+                        predictions on the held-out cells to OUT (the golden numbers).
+  speed N EPOCHS DIM    Times a fit of N cells for EPOCHS epochs at size DIM (batch 10) and a
+                        prediction of 423,624 cells, printing "fit SECONDS" and "predict SECONDS".
+
+The math is npsh's, written plainly: adjacency (and its transpose) with self-loops on real
+vertices, row-normalised; per layer P = H·W, Z = [Af·Pf + bf | Ab·Pb + bb],
+H = (relu(Zf) + relu(Zb)) / 2; mean over real vertices; FC + ReLU; one output through
+0.1 + 0.9·sigmoid; loss mean(((y − t) / sd(t))²); Adam (eps 1e-8) with L2 weight decay on
+weights only; cosine learning rate lr·(1 + cos(π·step / steps)) / 2 set before each step.
+"""
+import json
+import math
+import sys
+import time
+
+import torch
+
+torch.set_num_threads(2)
+OPS = ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "output"]
+
+
+def encode(cells, V=7):
+    ops = torch.zeros(len(cells), V, 5)
+    adj = torch.zeros(len(cells), V, V)
+    counts = torch.zeros(len(cells), dtype=torch.long)
+    for b, c in enumerate(cells):
+        n = len(c["ops"])
+        counts[b] = n
+        for v, op in enumerate(c["ops"]):
+            ops[b, v, OPS.index(op)] = 1
+        for i in range(n):
+            for j in range(n):
+                adj[b, i, j] = c["matrix"][i][j]
+    return ops, adj, counts
+
+
+def normalise(adj, counts):
+    V = adj.shape[1]
+    eye = torch.zeros_like(adj)
+    for b in range(adj.shape[0]):
+        eye[b, : counts[b], : counts[b]] = torch.eye(int(counts[b]))
+    def rownorm(m):
+        s = m.sum(-1, keepdim=True)
+        return torch.where(s > 0, m / s.clamp(min=1e-30), torch.zeros_like(m))
+    return rownorm(adj + eye), rownorm(adj.transpose(1, 2) + eye)
+
+
+class GCN(torch.nn.Module):
+    def __init__(self, layers, dim, fc):
+        super().__init__()
+        self.dim = dim
+        self.w = torch.nn.ParameterList()
+        self.b = torch.nn.ParameterList()
+        for l in range(layers):
+            din = 5 if l == 0 else dim
+            self.w.append(torch.nn.Parameter(torch.zeros(din, 2 * dim)))
+            self.b.append(torch.nn.Parameter(torch.zeros(2 * dim)))
+        self.fc_w = torch.nn.Parameter(torch.zeros(dim, fc))
+        self.fc_b = torch.nn.Parameter(torch.zeros(fc))
+        self.out_w = torch.nn.Parameter(torch.zeros(fc, 1))
+        self.out_b = torch.nn.Parameter(torch.zeros(1))
+
+    def ordered(self):
+        out = []
+        for w, b in zip(self.w, self.b):
+            out += [w, b]
+        return out + [self.fc_w, self.fc_b, self.out_w, self.out_b]
+
+    def forward(self, ops, af, ab, counts):
+        h = ops
+        D = self.dim
+        for w, b in zip(self.w, self.b):
+            p = h @ w
+            zf = af @ p[..., :D] + b[:D]
+            zb = ab @ p[..., D:] + b[D:]
+            h = 0.5 * (torch.relu(zf) + torch.relu(zb))
+        mask = (torch.arange(h.shape[1])[None, :] < counts[:, None]).float()
+        g = (h * mask[..., None]).sum(1) / counts[:, None].float()
+        u = torch.relu(g @ self.fc_w + self.fc_b)
+        z = (u @ self.out_w + self.out_b)[:, 0]
+        return 0.1 + 0.9 * torch.sigmoid(z)
+
+
+def fit(model, ops, af, ab, counts, labels, orders, lr, wd, epochs, batch, record=()):
+    weights = [p for p in model.ordered() if p.dim() == 2]
+    biases = [p for p in model.ordered() if p.dim() == 1]
+    opt = torch.optim.Adam([{"params": weights, "weight_decay": wd}, {"params": biases, "weight_decay": 0.0}],
+                           lr=lr, eps=1e-8)
+    sd = labels.std(unbiased=False)
+    n = len(labels)
+    steps_per_epoch = (n + batch - 1) // batch
+    total = steps_per_epoch * epochs
+    losses = {}
+    step = 0
+    for epoch in range(epochs):
+        perm = orders[epoch % len(orders)] if orders is not None else torch.randperm(n).tolist()
+        for s in range(steps_per_epoch):
+            idx = perm[s * batch:(s + 1) * batch]
+            for g in opt.param_groups:
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total))
+            opt.zero_grad()
+            y = model(ops[idx], af[idx], ab[idx], counts[idx])
+            loss = (((y - labels[idx]) / sd) ** 2).mean()
+            loss.backward()
+            opt.step()
+            step += 1
+            if step in record:
+                losses[step] = loss.item()
+    return losses
+
+
+def parity(fixture_path, out_path):
+    fx = json.load(open(fixture_path))
+    cfg = fx["config"]
+    model = GCN(int(cfg["layers"]), int(cfg["dim"]), int(cfg["fc"]))
+    flat = torch.tensor(fx["initial"], dtype=torch.float32)
+    for p, t in zip(model.ordered(), fx["tensors"]):
+        p.data.copy_(flat[int(t["offset"]):int(t["offset"]) + int(t["rows"]) * int(t["cols"])].view(p.shape))
+    ops, adj, counts = encode(fx["train"])
+    af, ab = normalise(adj, counts)
+    labels = torch.tensor(fx["labels"], dtype=torch.float32)
+    orders = [[int(i) for i in o] for o in fx["orders"]]
+    losses = fit(model, ops, af, ab, counts, labels, orders, cfg["lr"], cfg["wd"], int(cfg["epochs"]), int(cfg["batch"]),
+                 record=(1, 10, 100))
+    tops, tadj, tcounts = encode(fx["test"])
+    taf, tab = normalise(tadj, tcounts)
+    with torch.no_grad():
+        pred = model(tops, taf, tab, tcounts).tolist()
+    json.dump({"torch": torch.__version__, "python": sys.version.split()[0],
+               "loss_step_1": losses[1], "loss_step_10": losses[10], "loss_step_100": losses[100],
+               "predictions": pred}, open(out_path, "w"), indent=1)
+    print(f"wrote {out_path}: losses {losses}")
+
+
+def speed(n, epochs, dim):
+    torch.manual_seed(0)
+    V = 7
+    def random_cells(k):
+        ops = torch.zeros(k, V, 5)
+        ops[:, 0, 0] = 1
+        ops[:, -1, 4] = 1
+        ops[torch.arange(k)[:, None], torch.arange(1, V - 1)[None, :], torch.randint(1, 4, (k, V - 2))] = 1
+        adj = torch.triu((torch.rand(k, V, V) < 0.3).float(), diagonal=1)
+        counts = torch.full((k,), V, dtype=torch.long)
+        af, ab = normalise(adj, counts)
+        return ops, af, ab, counts
+    model = GCN(3, dim, 128)
+    for p in model.ordered():
+        if p.dim() == 2:
+            torch.nn.init.xavier_uniform_(p)
+    ops, af, ab, counts = random_cells(n)
+    labels = 0.85 + 0.1 * torch.rand(n)
+    t = time.time()
+    fit(model, ops, af, ab, counts, labels, None, 1e-4, 1e-3, epochs, 10)
+    print(f"fit {time.time() - t:.3f}")
+    total = 423624
+    bo, baf, bab, bc = random_cells(1024)
+    t = time.time()
+    with torch.no_grad():
+        for start in range(0, total, 1024):
+            k = min(1024, total - start)
+            model(bo[:k], baf[:k], bab[:k], bc[:k])
+    print(f"predict {time.time() - t:.3f}")
+
+if __name__ == "__main__":
+    if sys.argv[1] == "parity":
+        parity(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "speed":
+        speed(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        sys.exit("usage: predictor_reference.py parity FIXTURE OUT | speed N EPOCHS DIM")
