@@ -207,3 +207,38 @@ final class PredictorTests: XCTestCase {
         assertThrows(["outside [0, 1]"]) { _ = try Predictor.fit(config, cells: cells, indices: Array(0..<12), labels: labels) }
     }
 }
+
+final class PredictorFileTests: XCTestCase {
+    func fitted() throws -> FittedPredictor {
+        let catalog = Space.catalog, table = Space.synthetic
+        let idx = Array(0..<30)
+        let labels = idx.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
+        return .single(try Predictor.fit(FitConfig(shape: NetworkShape(dim: 8), epochs: 2, seed: 4), cells: catalog.cells, indices: idx, labels: labels))
+    }
+
+    func testRoundTripPredictsTheSame() throws {
+        let dir = temporaryFolder(self)
+        let p = try fitted()
+        try PredictorFile.write(p, to: dir + "/p.npp")
+        XCTAssertTrue(PredictorFile.isPredictorFile(dir + "/p.npp"))
+        let q = try PredictorFile.read(dir + "/p.npp")
+        let idx = Array(1000..<1100)
+        XCTAssertEqual(p.values(cells: Space.catalog.cells, indices: idx), q.values(cells: Space.catalog.cells, indices: idx))
+        guard case .single(let a) = p, case .single(let b) = q else { return XCTFail("kind changed") }
+        XCTAssertEqual(a.config, b.config, "settings and seed are saved")
+    }
+
+    func testCorruptTruncatedAndForeignFiles() throws {
+        let dir = temporaryFolder(self)
+        try PredictorFile.write(try fitted(), to: dir + "/p.npp")
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/p.npp")))
+        bytes[bytes.count / 2] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/flip.npp"))
+        assertThrows([dir + "/flip.npp", "CRC-32C mismatch"]) { _ = try PredictorFile.read(dir + "/flip.npp") }
+        try Data(bytes.prefix(bytes.count / 3)).write(to: URL(fileURLWithPath: dir + "/short.npp"))
+        assertThrows([dir + "/short.npp", "CRC-32C mismatch"]) { _ = try PredictorFile.read(dir + "/short.npp") }
+        assertThrows(["fitted on the 'nb101' space; the session's space is 'proxyless'"]) { _ = try PredictorFile.read(dir + "/p.npp", space: "proxyless") }
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: dir + "/x.npp"))
+        assertThrows(["not an npsh predictor file"]) { _ = try PredictorFile.read(dir + "/x.npp") }
+    }
+}

@@ -87,3 +87,13 @@ final class SupportCodecTests: XCTestCase {
         XCTAssertEqual(s1.distinct(249, from: 1000), Array(s2.distinct(250, from: 1000).prefix(249)))
     }
 }
+
+final class SuggestionTests: XCTestCase {
+    func testDidYouMean() {
+        XCTAssertEqual(editDistance("gnc", "gcn"), 1, "a transposition is one edit")
+        XCTAssertEqual(suggestion(for: "gnc", among: ["gcn", "mlp", "cnn", "twostage"]), "gcn")
+        XCTAssertEqual(suggestion(for: "smaple", among: ["sample", "seed", "show"]), "sample")
+        XCTAssertEqual(suggestion(for: "conv3x3", among: ["conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"]), "conv3x3-bn-relu")
+        XCTAssertNil(suggestion(for: "zzzzzz", among: ["sample", "seed"]))
+    }
+}

@@ -49,9 +49,13 @@ enum Builtins {
 
     static let load = CommandSpec(
         name: "load", summary: "Reads an architecture set with its recorded metrics from a file.",
-        positional: [Param("file", .string, "an exported .json set or a .jsonl table")]
+        positional: [Param("file", .string, "an exported .json set, a .jsonl table, or a predictor saved by export")]
     ) { session, args in
-        .archSet(try ArchSet.load(path: args.string("file")!, store: session.store))
+        let path = args.string("file")!
+        if PredictorFile.isPredictorFile(path) {
+            return .predictor(PredictorValue(predictor: try PredictorFile.read(path, space: session.space), trainedOn: 0, label: path, notes: []))
+        }
+        return .archSet(try ArchSet.load(path: path, store: session.store))
     }
 
     static let allCommand = CommandSpec(
@@ -119,16 +123,29 @@ enum Builtins {
 
     static let export = CommandSpec(
         name: "export", summary: "Writes a value as plain JSON.",
-        positional: [Param("value", .value, "a set or a best architecture")],
-        keywords: [Param("to", .string, "the .json file to write")],
-        details: "A set is an array of {hash, matrix, ops, val, test}, accuracies in percent."
+        positional: [Param("value", .value, "a set, scores, metrics or a predictor")],
+        keywords: [Param("to", .string, "the file to write")],
+        details: """
+            A set: [{hash, matrix, ops, val, test}], accuracies in percent. Scores: [{hash, score}].
+            Metrics: {kendall, spearman, mse, r2, n}. A predictor: npsh's predictor file (load reads it back).
+            """
     ) { session, args in
         let path = args.string("to")!
         let json: String
         switch args.values["value"]! {
         case .archSet(let s): json = s.json()
         case .best(let e, let label): json = ArchSet(entries: [e], label: label).json()
-        case let v: throw RuntimeError.invalidArgument("cannot export \(v.typeName); export a set or a best architecture")
+        case .scores(let s):
+            json = "[" + zip(s.entries, s.scores).map { "\n  {\"hash\": \"\($0.hash.hex)\", \"score\": \(JSONWriter.number($1 * 100))}" }.joined(separator: ",")
+                + (s.entries.isEmpty ? "]\n" : "\n]\n")
+        case .metrics(let m, _):
+            json = "{\"kendall\": \(JSONWriter.number(m.kendall)), \"spearman\": \(JSONWriter.number(m.spearman)), "
+                + "\"mse\": \(JSONWriter.number(m.mse * 10_000)), \"r2\": \(JSONWriter.number(m.r2)), \"n\": \(m.n)}\n"
+        case .predictor(let p):
+            try PredictorFile.write(p.predictor, to: path, space: session.space)
+            session.diagnostics("note: wrote \(path)")
+            return .none
+        case let v: throw RuntimeError.invalidArgument("cannot export \(v.typeName); export a set, scores, metrics or a predictor")
         }
         try FileWriter.write(json, to: path)
         session.diagnostics("note: wrote \(path)")
