@@ -242,3 +242,23 @@ final class PredictorFileTests: XCTestCase {
         assertThrows(["not an npsh predictor file"]) { _ = try PredictorFile.read(dir + "/x.npp") }
     }
 }
+
+final class ClassifierAndPlatformTests: XCTestCase {
+    func testClassifierReport() {
+        let r = ClassifierReport(probabilities: [0.9, 0.2, 0.7, 0.4, 0.1], truth: [0.95, 0.92, 0.80, 0.85, 0.93], threshold: 0.91)
+        // accurate: 0 (accepted), 1 (rejected), 4 (rejected); inaccurate: 2 (accepted), 3 (rejected)
+        XCTAssertEqual(r.accuracy, 2.0 / 5.0, accuracy: 1e-12)
+        XCTAssertEqual(r.falseNegativeRate, 2.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(r.falsePositiveRate, 0.5, accuracy: 1e-12)
+    }
+
+    func testFastOpenBLASKernelChoiceNeverOverridesTheUser() {
+        let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl"]
+        XCTAssertEqual(BLAS.fastCoreType(current: "Prescott", environment: [:], cpuFlags: avx512), "SkylakeX")
+        XCTAssertEqual(BLAS.fastCoreType(current: "Prescott", environment: [:], cpuFlags: ["avx2", "fma"]), "Haswell")
+        XCTAssertNil(BLAS.fastCoreType(current: "Prescott", environment: ["OPENBLAS_CORETYPE": "Prescott"], cpuFlags: avx512),
+                     "a value the user set is kept")
+        XCTAssertNil(BLAS.fastCoreType(current: "Haswell", environment: [:], cpuFlags: avx512), "a fast kernel is left alone")
+        XCTAssertNil(BLAS.fastCoreType(current: "Prescott", environment: [:], cpuFlags: ["sse3"]), "no faster kernel to pick")
+    }
+}

@@ -121,7 +121,15 @@ extension Builtins {
         let labeled = set.entries.filter { !$0.validation.isNaN }
         guard !labeled.isEmpty else { throw RuntimeError.invalidArgument("the set has no validation accuracies to evaluate against") }
         let cells = labeled.map(\.cell)
+        let truth = labeled.map(\.validation)
         let predicted = p.predictor.values(cells: cells, indices: Array(cells.indices), threads: session.threads)
-        return .metrics(Metrics.summary(predicted: predicted, truth: labeled.map(\.validation)), label: set.label)
+        var label = set.label
+        if case .twoStage(let classifier, _, let threshold) = p.predictor {
+            // The cascade's first stage: how well it separates accurate cells.
+            let prob = classifier.predict(cells: cells, indices: Array(cells.indices), threads: session.threads)
+            let c = ClassifierReport(probabilities: prob, truth: truth, threshold: threshold)
+            label += "; classifier accuracy \(Format.fixed(c.accuracy * 100, 2)) %, false-negative rate \(Format.fixed(c.falseNegativeRate * 100, 2)) %"
+        }
+        return .metrics(Metrics.summary(predicted: predicted, truth: truth), label: label)
     }
 }

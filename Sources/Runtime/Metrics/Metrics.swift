@@ -142,3 +142,27 @@ public enum Metrics {
         return Double(topP.intersection(topT).count) / Double(k)
     }
 }
+
+/// How a classifier of "accurate" architectures (validation ≥ threshold) performs.
+public struct ClassifierReport: Sendable, Equatable {
+    public var accuracy: Double
+    /// Accurate architectures the classifier rejects, as a share of all accurate ones.
+    public var falseNegativeRate: Double
+    public var falsePositiveRate: Double
+
+    public init(probabilities p: [Double], truth t: [Double], threshold: Double) {
+        var tp = 0, tn = 0, fp = 0, fn = 0
+        for i in p.indices {
+            let actual = t[i] >= threshold, predicted = p[i] >= 0.5
+            switch (actual, predicted) {
+            case (true, true): tp += 1
+            case (false, false): tn += 1
+            case (false, true): fp += 1
+            case (true, false): fn += 1
+            }
+        }
+        accuracy = p.isEmpty ? .nan : Double(tp + tn) / Double(p.count)
+        falseNegativeRate = tp + fn == 0 ? .nan : Double(fn) / Double(tp + fn)
+        falsePositiveRate = tn + fp == 0 ? .nan : Double(fp) / Double(tn + fp)
+    }
+}
