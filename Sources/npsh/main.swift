@@ -46,6 +46,8 @@ func makeEvaluator(seed: UInt64?) -> Evaluator {
     return Evaluator(session: session)
 }
 
+nonisolated(unsafe) var interruptFlag: sig_atomic_t = 0
+
 let colour = isatty(2) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
 
 struct NPSH: ParsableCommand {
@@ -73,10 +75,14 @@ struct Repl: ParsableCommand {
             if result.status != .ok { throw ExitCode(result.status.rawValue) }
             return
         }
+        // Ctrl-C stops a running command (checked between epochs and statements) and
+        // returns to the prompt with the session intact.
+        signal(SIGINT) { _ in interruptFlag = 1 }
+        evaluator.session.interruptRequested = { interruptFlag != 0 }
         let history = (environment["HOME"].map { $0 + "/.npsh_history" })
         let reader = LineReader(interactive: true, historyPath: environment["NPSH_HISTORY"] ?? history)
         REPL(evaluator: evaluator, reader: reader, renderer: DiagnosticRenderer(colour: colour),
-             write: writeOut, writeError: writeErr).run()
+             write: writeOut, writeError: writeErr, resetInterrupt: { interruptFlag = 0 }).run()
     }
 }
 

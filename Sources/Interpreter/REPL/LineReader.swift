@@ -21,7 +21,8 @@ public final class LineReader {
         if interactive {
             rl_readline_name = UnsafePointer(strdup("npsh"))
             rl_attempted_completion_function = lineReaderComplete
-            if let historyPath { _ = read_history(historyPath) }
+            // append_history needs the file to exist: create it on first use.
+            if let historyPath, read_history(historyPath) != 0 { _ = write_history(historyPath) }
         }
     }
 

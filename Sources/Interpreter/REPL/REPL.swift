@@ -18,10 +18,15 @@ public final class REPL {
     /// Statements that ran without error, in order.
     public private(set) var transcript: [String] = []
     var counter = 0
+    let initialSeed: UInt64
+    let resetInterrupt: () -> Void
 
     public init(evaluator: Evaluator, reader: LineReader, renderer: DiagnosticRenderer,
-                write: @escaping (String) -> Void, writeError: @escaping (String) -> Void) {
+                write: @escaping (String) -> Void, writeError: @escaping (String) -> Void,
+                resetInterrupt: @escaping () -> Void = {}) {
         self.evaluator = evaluator
+        self.initialSeed = evaluator.session.seed
+        self.resetInterrupt = resetInterrupt
         self.reader = reader
         self.renderer = renderer
         self.write = write
@@ -78,6 +83,7 @@ public final class REPL {
             save(trimmed)
             return
         }
+        resetInterrupt()
         let source = SourceFile(name: "<stdin:\(counter)>", text: text)
         let result = ScriptRunner(renderer: renderer).run(source, evaluator: evaluator, echo: { self.write($0 + "\n") }, errors: writeError)
         if result.status == .ok { transcript.append(text) }
@@ -90,7 +96,7 @@ public final class REPL {
             return
         }
         let path = String(arg.dropFirst().dropLast())
-        let text = "# npsh session, saved by 'save'; replay with: npsh run \(path)\nseed \(evaluator.session.seed)\n"
+        let text = "# npsh session, saved by 'save'; replay with: npsh run \(path)\nseed \(initialSeed)\n"
             + transcript.joined(separator: "\n") + "\n"
         do {
             try FileWriter.write(text, to: path)

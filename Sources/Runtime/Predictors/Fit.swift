@@ -152,7 +152,7 @@ public final class Predictor: @unchecked Sendable {
                 step += 1
             }
             epochLosses.append(sum / Double(n))
-            if let progress, !progress(epoch + 1) { throw RuntimeError.invalidArgument("interrupted") }
+            if let progress, !progress(epoch + 1) { throw RuntimeError.invalidArgument("interrupted (Ctrl-C); the fit was abandoned") }
         }
         return Predictor(config: config, parameters: params.array, labelMean: mean, labelScale: scale,
                          epochLosses: epochLosses, stepLosses: stepLosses)
