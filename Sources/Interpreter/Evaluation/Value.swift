@@ -98,17 +98,7 @@ enum Format {
     }
 
     /// Fixed-point with `digits` decimals, identical on every platform.
-    static func fixed(_ x: Double, _ digits: Int) -> String {
-        guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let r = (abs(x) * scale).rounded()
-        let whole = Int(r / scale)
-        var frac = String(Int(r - Double(whole) * scale))
-        while frac.count < digits { frac = "0" + frac }
-        let sign = x < 0 && r != 0 ? "-" : ""
-        return digits == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
-    }
+    static func fixed(_ x: Double, _ digits: Int) -> String { formatFixed(x, digits) }
 
     /// A plain decimal for printing a number value.
     static func decimal(_ d: Double) -> String { formatSignificant(d, digits: 12) }

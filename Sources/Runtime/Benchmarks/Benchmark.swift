@@ -125,14 +125,7 @@ public final class BenchmarkTable: Sendable {
     }
 
     /// The index of a hash, by binary search.
-    public func index(of hash: Digest128) -> Int? {
-        var lo = 0, hi = hashes.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if hashes[mid] < hash { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < hashes.count && hashes[lo] == hash ? lo : nil
-    }
+    public func index(of hash: Digest128) -> Int? { sortedIndex(of: hash, in: hashes) }
 
     /// Mean test accuracy over the recorded runs (NaN when none recorded a test accuracy).
     public func meanTest(_ cell: Int, epochs: Int? = nil) throws -> Double {

@@ -97,43 +97,16 @@ public enum IOBenchmark {
     }
 
     static func runChild(_ exe: String, _ args: [String]) throws -> (Double, Int) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw RuntimeError.invalidArgument("pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
-        let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
-        posix_spawn_file_actions_destroy(&actions)
-        close(fds[1])
-        guard rc == 0 else { throw RuntimeError.invalidArgument("could not start \(exe): \(String(cString: strerror(rc)))") }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fds[0], &buf, buf.count)
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        close(fds[0])
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-        let text = String(decoding: out, as: UTF8.self).trimmedWhitespace
-        let parts = text.split(separator: " ")
+        let (out, _) = try runProgram(exe, args)
+        let parts = out.trimmedWhitespace.split(separator: " ")
         guard parts.count == 2, let seconds = Double(parts[0]), let kib = Int(parts[1]) else {
-            throw RuntimeError.invalidArgument("phase \(args) failed: \(text)")
+            throw RuntimeError.invalidArgument("phase \(args) failed: \(out)")
         }
         return (seconds, kib)
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-    static func fmt(_ x: Double, _ digits: Int = 2) -> String {
-        var s = 1.0
-        for _ in 0..<digits { s *= 10 }
-        let v = (x * s).rounded() / s
-        return digits == 0 ? String(Int(v)) : String(v)
-    }
+    static func fmt(_ x: Double, _ digits: Int = 2) -> String { formatFixed(x, digits) }
     static func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
         let p = String(repeating: " ", count: max(0, w - s.count))
         return right ? p + s : s + p

@@ -83,7 +83,7 @@ public enum PredictorBenchmark {
 
     static func runReference(_ python: String) -> (Double, Double)? {
         let script = "scripts/reference/predictor_reference.py"
-        guard let out = try? capture(python, [script, "speed", "172", "300", "144"]) else { return nil }
+        guard let (out, status) = try? runProgram(python, [script, "speed", "172", "300", "144"]), status == 0 else { return nil }
         var fit: Double?, predict: Double?
         for line in out.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -94,46 +94,8 @@ public enum PredictorBenchmark {
         return (fit, predict)
     }
 
-    static func capture(_ exe: String, _ args: [String]) throws -> String {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw RuntimeError.invalidArgument("pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
-        let rc = posix_spawnp(&pid, exe, &actions, nil, argv, environ)
-        posix_spawn_file_actions_destroy(&actions)
-        close(fds[1])
-        guard rc == 0 else { close(fds[0]); throw RuntimeError.invalidArgument("could not start \(exe)") }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fds[0], &buf, buf.count)
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        close(fds[0])
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-    static func fmt(_ x: Double, _ digits: Int) -> String { Format2.fixed(x, digits) }
-}
-
-enum Format2 {
-    static func fixed(_ x: Double, _ digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let r = (abs(x) * scale).rounded()
-        let whole = Int(r / scale)
-        var frac = String(Int(r - Double(whole) * scale))
-        while frac.count < digits { frac = "0" + frac }
-        return (x < 0 ? "-" : "") + (digits == 0 ? "\(whole)" : "\(whole).\(frac)")
-    }
+    static func fmt(_ x: Double, _ digits: Int) -> String { formatFixed(x, digits) }
 }
 
 extension String {

@@ -26,14 +26,7 @@ public struct NB101Catalog: Sendable {
     }
 
     /// Index of a hash, by binary search.
-    public func index(of hash: Digest128) -> Int? {
-        var lo = 0, hi = hashes.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if hashes[mid] < hash { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < hashes.count && hashes[lo] == hash ? lo : nil
-    }
+    public func index(of hash: Digest128) -> Int? { sortedIndex(of: hash, in: hashes) }
 }
 
 public enum NB101Enumeration {

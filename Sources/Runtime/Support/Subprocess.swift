@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a program (found on PATH), waits, and returns its standard output and exit status.
+public func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, status: Int32) {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw RuntimeError.invalidArgument("could not create a pipe to run \(exe)") }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
+    var pid: pid_t = 0
+    let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    let rc = posix_spawnp(&pid, exe, &actions, nil, argv, environ)
+    posix_spawn_file_actions_destroy(&actions)
+    close(fds[1])
+    guard rc == 0 else {
+        close(fds[0])
+        throw RuntimeError.invalidArgument("could not start \(exe): \(String(cString: strerror(rc)))")
+    }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fds[0], &buf, buf.count)
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    _ = waitpid(pid, &status, 0)
+    return (String(decoding: out, as: UTF8.self), status)
+}
+
+/// Fixed-point with `digits` decimals, identical on every platform.
+public func formatFixed(_ x: Double, _ digits: Int) -> String {
+    guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let r = (abs(x) * scale).rounded()
+    let whole = Int(r / scale)
+    var frac = String(Int(r - Double(whole) * scale))
+    while frac.count < digits { frac = "0" + frac }
+    let sign = x < 0 && r != 0 ? "-" : ""
+    return digits == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
+}
+
+/// The index of `key` in an ascending array, by binary search.
+public func sortedIndex<T: Comparable>(of key: T, in sorted: [T]) -> Int? {
+    var lo = 0, hi = sorted.count
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if sorted[mid] < key { lo = mid + 1 } else { hi = mid }
+    }
+    return lo < sorted.count && sorted[lo] == key ? lo : nil
+}
