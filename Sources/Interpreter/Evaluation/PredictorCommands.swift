@@ -55,7 +55,8 @@ extension Builtins {
         let cells = set.entries.map(\.cell)
         let labels = set.entries.map(\.validation)
         let progress: (Int) -> Bool = { epoch in
-            if epoch % 50 == 0 { session.diagnostics("fit: epoch \(epoch)/\(config.epochs)") }
+            // At most ten progress lines a fit, on standard error.
+            if epoch % max(50, config.epochs / 10) == 0 { session.diagnostics("fit: epoch \(epoch)/\(config.epochs)") }
             return !session.interruptRequested()
         }
         let fitted: FittedPredictor

@@ -12,6 +12,9 @@ public func runProgram(_ exe: String, _ args: [String]) throws -> (output: Strin
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     posix_spawn_file_actions_addclose(&actions, fds[0])
+    // The child keeps only its standard output on the pipe: a daemon it forks (tmux's
+    // server) must not hold the write end open, or reading would never see end of file.
+    posix_spawn_file_actions_addclose(&actions, fds[1])
     var pid: pid_t = 0
     let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
