@@ -33,6 +33,9 @@ let package = Package(
                 "Interpreter", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // The libFuzzer target for the language front end (see scripts/fuzz).
+        .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
+        .executableTarget(name: "npsh-fuzz", dependencies: ["CFuzzerDriver", "Interpreter", "Runtime"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], exclude: ["Fixtures"]),
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "Runtime"], exclude: ["golden"]),
     ]
