@@ -36,7 +36,7 @@ final class GoldenTests: XCTestCase {
     }
 
     func testGoldenScripts() throws {
-        FileManager.default.changeCurrentDirectoryPath(Self.root)
+        _ = FileManager.default.changeCurrentDirectoryPath(Self.root)
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.goldenDir).filter { $0.hasSuffix(".npx") }.sorted()
         XCTAssertGreaterThan(files.count, 5)
         let dataPresent = FileManager.default.fileExists(atPath: Self.root + "/../shared/data/README.md")

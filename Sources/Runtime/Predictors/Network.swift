@@ -211,7 +211,7 @@ public final class Network: @unchecked Sendable {
         case .gcn:
             let dh = spare
             meanPoolBackward(dy, counts: batch.counts, dh, batch: B, vertices: V, dim: D)
-            var dH = dh, other = dy
+            let dH = dh, other = dy
             let dZ = gradC.pointer
             for l in stride(from: shape.layers - 1, through: 0, by: -1) {
                 if shape.dropout > 0 { multiplyInPlace(dH, by: masks[l].pointer, count: B * V * D) }
@@ -232,7 +232,6 @@ public final class Network: @unchecked Sendable {
                                b: params + bodyW[l], ldb: 2 * D, beta: 0, c: dH, ldc: din)
                 }
             }
-            _ = other
         case .mlp:
             var dH = dy, other = spare
             for l in stride(from: shape.layers - 1, through: 0, by: -1) {
