@@ -158,24 +158,3 @@ public struct BenchmarkStore: Sendable {
         SyntheticLandscape.table(try catalog(), threads: threads)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Creates a directory and its parents (like mkdir -p).
-public func makeDirectory(_ path: String) throws {
-    var partial = path.hasPrefix("/") ? "" : "."
-    for part in path.split(separator: "/") {
-        partial += "/" + part
-        if let st = fileStatus(partial) {
-            if !st.isDirectory { throw RuntimeError.unwritable(path, reason: "\(partial) is not a directory") }
-            continue
-        }
-        if mkdir(partial, 0o755) != 0 && errno != EEXIST {
-            throw RuntimeError.unwritable(path, reason: String(cString: strerror(errno)))
-        }
-    }
-}

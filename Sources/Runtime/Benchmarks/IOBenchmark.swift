@@ -112,39 +112,3 @@ public enum IOBenchmark {
         return right ? p + s : s + p
     }
 }
-
-extension String {
-    var trimmedWhitespace: String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
-    }
-}
-
-/// A new empty folder under $TMPDIR (or /tmp).
-public func makeTemporaryDirectory(prefix: String = "npsh") -> String {
-    let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-    var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { buf in
-        guard let p = mkdtemp(buf.baseAddress!) else { return "\(base)/\(prefix)-\(getpid())" }
-        return String(cString: p)
-    }
-}
-
-/// Removes a file or a folder and everything in it.
-public func removeTree(_ path: String) throws {
-    guard let st = fileStatus(path) else { return }
-    if st.isDirectory, let d = opendir(path) {
-        var names: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(d)
-        for n in names { try removeTree(path + "/" + n) }
-        rmdir(path)
-    } else {
-        unlink(path)
-    }
-}

@@ -4,6 +4,8 @@ import Glibc
 import Darwin
 #endif
 
+// Small system helpers: processes, folders, formatting.
+
 /// Runs a program (found on PATH), waits, and returns its standard output and exit status.
 public func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, status: Int32) {
     var fds: [Int32] = [0, 0]
@@ -59,4 +61,55 @@ public func sortedIndex<T: Comparable>(of key: T, in sorted: [T]) -> Int? {
         if sorted[mid] < key { lo = mid + 1 } else { hi = mid }
     }
     return lo < sorted.count && sorted[lo] == key ? lo : nil
+}
+
+extension String {
+    var trimmedWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// A new empty folder under $TMPDIR (or /tmp).
+public func makeTemporaryDirectory(prefix: String = "npsh") -> String {
+    let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { buf in
+        guard let p = mkdtemp(buf.baseAddress!) else { return "\(base)/\(prefix)-\(getpid())" }
+        return String(cString: p)
+    }
+}
+
+/// Removes a file or a folder and everything in it.
+public func removeTree(_ path: String) throws {
+    guard let st = fileStatus(path) else { return }
+    if st.isDirectory, let d = opendir(path) {
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(d)
+        for n in names { try removeTree(path + "/" + n) }
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
+}
+
+/// Creates a directory and its parents (like mkdir -p).
+public func makeDirectory(_ path: String) throws {
+    var partial = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        partial += "/" + part
+        if let st = fileStatus(partial) {
+            if !st.isDirectory { throw RuntimeError.unwritable(path, reason: "\(partial) is not a directory") }
+            continue
+        }
+        if mkdir(partial, 0o755) != 0 && errno != EEXIST {
+            throw RuntimeError.unwritable(path, reason: String(cString: strerror(errno)))
+        }
+    }
 }
