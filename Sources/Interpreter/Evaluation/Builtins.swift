@@ -61,7 +61,7 @@ enum Builtins {
     static let allCommand = CommandSpec(
         name: "all", summary: "Every architecture of the current benchmark, with mean metrics over its runs."
     ) { session, _ in
-        .archSet(try ArchSet.all(try session.bench()))
+        .archSet(try session.allArchitectures())
     }
 
     static let sample = CommandSpec(
@@ -74,7 +74,7 @@ enum Builtins {
             """
     ) { session, args in
         let table = try session.bench()
-        let pool = try args.set("from") ?? ArchSet.all(table)
+        let pool = try args.set("from") ?? session.allArchitectures()
         let n = args.integer("n")!
         guard n <= pool.count else {
             throw RuntimeError.invalidArgument("cannot sample \(n) distinct architectures from a set of \(Format.count(pool.count))")

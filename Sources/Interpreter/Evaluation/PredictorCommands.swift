@@ -87,7 +87,7 @@ extension Builtins {
         keywords: [Param("on", .archSet, "the candidates", default: "all")]
     ) { session, args in
         let p = try predictorArgument(args)
-        let set = try args.set("on") ?? ArchSet.all(try session.bench())
+        let set = try args.set("on") ?? session.allArchitectures()
         let cells = set.entries.map(\.cell)
         let (scores, accepted) = p.predictor.scores(cells: cells, indices: Array(cells.indices), threads: session.threads)
         return .scores(ScoresValue(entries: set.entries, scores: scores, accepted: accepted, model: p.predictor.kindName, label: set.label))

@@ -14,7 +14,11 @@ public final class Session {
     public var space = "nb101"
     /// Threads for prediction and other parallel work; results never depend on it.
     public var threads = 2
-    var benchTable: BenchmarkTable?
+    var benchTable: BenchmarkTable? {
+        didSet { allSet = nil }
+    }
+    /// `all` of the current benchmark, built once: `all`, `sample` and `predict` share it.
+    private var allSet: ArchSet?
     public let store: BenchmarkStore
     /// Deterministic output (the notebook's `#>` lines).
     public var output: (String) -> Void
@@ -52,6 +56,14 @@ public final class Session {
         let b = try Self.synthetic(store)
         benchTable = b
         return b
+    }
+
+    /// Every architecture of the current benchmark with its mean metrics.
+    func allArchitectures() throws -> ArchSet {
+        if let a = allSet { return a }
+        let a = try ArchSet.all(try bench())
+        allSet = a
+        return a
     }
 
     nonisolated(unsafe) private static var syntheticCache: [String: BenchmarkTable] = [:]

@@ -218,8 +218,6 @@ public struct BenchmarkBuilder {
         runs.append(run)
     }
 
-    public func contains(_ hash: Digest128) -> Bool { index[hash] != nil }
-
     public func build(source: BenchmarkSource) -> BenchmarkTable {
         let order = cells.indices.sorted { hashes[$0] < hashes[$1] }
         var rank = [Int32](repeating: 0, count: cells.count)
