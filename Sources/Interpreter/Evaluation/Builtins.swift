@@ -4,7 +4,7 @@ import Runtime
 /// and documentation; `help`, binding and completion all read this table.
 enum Builtins {
     static let all: [CommandSpec] = [
-        seed, space, bench, load, allCommand, sample, fit, predict, topk, eval, best, show, export, help,
+        seed, space, bench, load, allCommand, sample, draw, fit, predict, topk, eval, evolve, search, splits, best, show, plot, export, help,
     ]
 
     static let seed = CommandSpec(
@@ -17,12 +17,33 @@ enum Builtins {
     }
 
     static let space = CommandSpec(
-        name: "space", summary: "Selects the search space.",
-        positional: [Param("space", .word(["nb101"]), "the space")]
+        name: "space", summary: "Selects the search space: nb101, proxyless, nlp, or a user space's JSONL file.",
+        positional: [Param("space", .wordOrPath(["nb101", "proxyless", "nlp"]), "the space")],
+        details: """
+            nb101 uses the synthetic landscape until bench picks a file; proxyless and nlp need
+            a bench file. A user space is a JSONL file whose first line declares it
+            ({"npsh_space": NAME, "ops": […], "metric": …, "lower_is_better": …}); selecting it
+            also makes its rows the benchmark. See README "User-defined spaces".
+            """
     ) { session, args in
-        guard case .word(let name) = args.values["space"] else { return .none }
-        session.space = name
-        return .space(name)
+        switch args.values["space"] {
+        case .word(let name)?:
+            let info: SpaceInfo
+            switch name {
+            case "proxyless": info = .proxyless
+            case "nlp": info = NLPSpace.info(maxVertices: 19)
+            default: info = .nb101
+            }
+            if session.space.name != name || session.benchTable.map({ $0.space.name != name }) ?? false { session.benchTable = nil }
+            session.space = info
+            return .space(info)
+        case .string(let path)?:
+            let b = try GraphBenchmark.loadUser(path)
+            session.benchTable = b
+            session.space = b.space
+            return .space(b.space)
+        default: return .none
+        }
     }
 
     static let bench = CommandSpec(
@@ -37,7 +58,16 @@ enum Builtins {
         switch args.values["source"] {
         case .word?:
             session.benchTable = try Session.synthetic(session.store)
+            session.space = .nb101
         case .string(let path)?:
+            if let loader = try GraphBenchmark.sniff(path) {
+                let b = try loader(path)
+                if !b.skipped.isEmpty { session.diagnostics("note: \(path): skipped \(b.skipped.count) runs whose status is not OK") }
+                session.benchTable = b
+                session.space = b.space
+                break
+            }
+            session.space = .nb101
             let (table, report) = try session.store.open(path, metric: args.string("metric"))
             for note in report.notes { session.diagnostics("note: \(note)") }
             if let c = report.wroteCache { session.diagnostics("note: imported \(path) into \(c)") }
@@ -53,9 +83,13 @@ enum Builtins {
     ) { session, args in
         let path = args.string("file")!
         if PredictorFile.isPredictorFile(path) {
-            return .predictor(PredictorValue(predictor: try PredictorFile.read(path, space: session.space), trainedOn: 0, label: path, notes: []))
+            var p = PredictorValue(predictor: try PredictorFile.read(path, space: session.space.name), trainedOn: 0, label: path, notes: [])
+            p.space = session.space
+            return .predictor(p)
         }
-        return .archSet(try ArchSet.load(path: path, store: session.store))
+        var set = try ArchSet.load(path: path, store: session.store)
+        set.space = session.space
+        return .archSet(set)
     }
 
     static let allCommand = CommandSpec(
@@ -84,17 +118,17 @@ enum Builtins {
         return .archSet(try train(picked, table, &rng))
     }
 
-    /// Trains entries on the current benchmark (cells it lacks are an error).
-    static func train(_ entries: [ArchEntry], _ table: BenchmarkTable, _ rng: inout RandomStream) throws -> ArchSet {
+    /// Trains entries on the current benchmark (architectures it lacks are an error).
+    static func train(_ entries: [ArchEntry], _ table: any Bench, _ rng: inout RandomStream) throws -> ArchSet {
         let indices = try entries.map { e -> Int in
             guard let i = table.index(of: e.hash) else {
-                throw RuntimeError.invalidArgument("architecture \(e.hash.hex) is not in the benchmark \(table.source.label)")
+                throw RuntimeError.invalidArgument("architecture \(e.hash.hex) is not in the benchmark \(table.label), which cannot train new ones")
             }
             return i
         }
-        let obs = try table.train(indices, rng: &rng)
-        return ArchSet(entries: zip(entries, obs).map { ArchEntry(cell: $0.cell, hash: $0.hash, validation: $1.validation, test: $1.test) },
-                       label: table.source.label)
+        let obs = try table.train(indices, epochs: nil, rng: &rng)
+        return ArchSet(entries: zip(entries, obs).map { ArchEntry(arch: $0.arch, hash: $0.hash, validation: $1.validation, test: $1.test) },
+                       label: table.label, space: table.space)
     }
 
     static let best = CommandSpec(
@@ -105,7 +139,7 @@ enum Builtins {
         guard let b = set.best() else {
             throw RuntimeError.invalidArgument(set.count == 0 ? "the set is empty" : "no architecture in the set has a validation accuracy")
         }
-        return .best(b, label: set.label)
+        return .best(b, label: set.label, space: set.space)
     }
 
     static let show = CommandSpec(
@@ -116,7 +150,7 @@ enum Builtins {
         let rows = args.integer("rows") ?? 10
         switch args.values["value"]! {
         case .archSet(let s): return .text(Printer.table(s, rows: rows))
-        case .best(let e, let label): return .text(Printer.table(ArchSet(entries: [e], label: label), rows: 1))
+        case .best(let e, let label, let space): return .text(Printer.table(ArchSet(entries: [e], label: label, space: space), rows: 1))
         case let v: return .text(Printer.render(v))
         }
     }
@@ -134,15 +168,15 @@ enum Builtins {
         let json: String
         switch args.values["value"]! {
         case .archSet(let s): json = s.json()
-        case .best(let e, let label): json = ArchSet(entries: [e], label: label).json()
+        case .best(let e, let label, let space): json = ArchSet(entries: [e], label: label, space: space).json()
         case .scores(let s):
             json = "[" + zip(s.entries, s.scores).map { "\n  {\"hash\": \"\($0.hash.hex)\", \"score\": \(JSONWriter.number($1 * 100))}" }.joined(separator: ",")
                 + (s.entries.isEmpty ? "]\n" : "\n]\n")
-        case .metrics(let m, _):
+        case .metrics(let m, _, let percent):
             json = "{\"kendall\": \(JSONWriter.number(m.kendall)), \"spearman\": \(JSONWriter.number(m.spearman)), "
-                + "\"mse\": \(JSONWriter.number(m.mse * 10_000)), \"r2\": \(JSONWriter.number(m.r2)), \"n\": \(m.n)}\n"
+                + "\"mse\": \(JSONWriter.number(percent ? m.mse * 10_000 : m.mse)), \"r2\": \(JSONWriter.number(m.r2)), \"n\": \(m.n)}\n"
         case .predictor(let p):
-            try PredictorFile.write(p.predictor, to: path, space: session.space)
+            try PredictorFile.write(p.predictor, to: path, space: p.space.name)
             session.diagnostics("note: wrote \(path)")
             return .none
         case let v: throw RuntimeError.invalidArgument("cannot export \(v.typeName); export a set, scores, metrics or a predictor")
@@ -167,6 +201,6 @@ enum Builtins {
     }
 
     static var names: [String] {
-        ["seed", "space", "bench", "load", "all", "sample", "fit", "predict", "topk", "eval", "best", "show", "export", "help"]
+        ["seed", "space", "bench", "load", "all", "sample", "draw", "fit", "predict", "topk", "eval", "evolve", "search", "splits", "best", "show", "plot", "export", "help"]
     }
 }

@@ -7,7 +7,45 @@ extension Builtins {
     static let fit = CommandSpec(
         name: "fit", summary: "Fits a predictor on a set's (architecture, validation accuracy) pairs.",
         positional: [Param("model", .word(modelWords), "the predictor"), Param("set", .archSet, "the training set")],
-        options: [
+        options: fitOptions,
+        details: """
+            The paper's settings by default: 3 bidirectional GCN layers of size D (48 for N=43,
+            72/86, 96/129, 144/172, 210/334, 320/860; interpolated in between), mean over the
+            cell's vertices, FC 128, shifted-sigmoid output, Adam, batch 10, 300 epochs.
+            twostage fits a classifier (val ≥ threshold, lr 2e-4) and a regressor on the accepted.
+            Losses (space nlp, or a user space's metric) default to output=linear.
+            """
+    ) { session, args in
+        guard case .word(let model) = args.values["model"], let set = args.set("set") else { return .none }
+        let labeled = set.entries.filter { !$0.validation.isNaN }
+        guard labeled.count == set.count else {
+            throw RuntimeError.invalidArgument("\(set.count - labeled.count) architectures of the set have no validation accuracy to learn from")
+        }
+        var rng = session.stream(for: "fit")
+        let n = model == "twostage"
+            ? set.entries.filter { $0.validation >= (args.number("threshold") ?? 91) / 100 }.count : set.count
+        let (config, classifier, notes) = try fitConfigs(args, model: model, n: n, space: set.space, rng: &rng)
+        let cells = set.architectures
+        let labels = set.entries.map(\.validation)
+        let progress: (Int) -> Bool = { epoch in
+            // At most ten progress lines a fit, on standard error.
+            if epoch % max(50, config.epochs / 10) == 0 { session.diagnostics("fit: epoch \(epoch)/\(config.epochs)") }
+            return !session.interruptRequested()
+        }
+        let fitted: FittedPredictor
+        if let classifier {
+            fitted = try FittedPredictor.fitTwoStage(regressor: config, classifier: classifier, threshold: (args.number("threshold") ?? 91) / 100,
+                                                     cells: cells, indices: Array(cells.indices), labels: labels, progress: progress)
+        } else {
+            fitted = .single(try Predictor.fit(config, cells: cells, indices: Array(cells.indices), labels: labels, progress: progress))
+        }
+        var value = PredictorValue(predictor: fitted, trainedOn: set.count, label: set.label, notes: notes)
+        value.space = set.space
+        return .predictor(value)
+    }
+
+    /// The options every fitting command shares (fit, search predictor, splits).
+    static let fitOptions: [Param] = [
             Param("epochs", .integer(min: 1), "training epochs", default: "300"),
             Param("lr", .number, "initial learning rate (cosine-decayed to 0)", default: "1e-4; classifier 2e-4"),
             Param("wd", .number, "weight decay", default: "1e-3"),
@@ -19,59 +57,42 @@ extension Builtins {
             Param("output", .word(OutputMode.allCases.map(\.rawValue)), "output: shifted, sigmoid or linear", default: "shifted"),
             Param("optimizer", .word(OptimizerKind.allCases.map(\.rawValue)), "adam (L2 decay) or adamw (decoupled)", default: "adam"),
             Param("threshold", .number, "two-stage: the accuracy (percent) the classifier separates", default: "91"),
-        ],
-        details: """
-            The paper's settings by default: 3 bidirectional GCN layers of size D (48 for N=43,
-            72/86, 96/129, 144/172, 210/334, 320/860; interpolated in between), mean over the
-            cell's vertices, FC 128, shifted-sigmoid output, Adam, batch 10, 300 epochs.
-            twostage fits a classifier (val ≥ threshold, lr 2e-4) and a regressor on the accepted.
-            """
-    ) { session, args in
-        guard case .word(let model) = args.values["model"], let set = args.set("set") else { return .none }
-        let labeled = set.entries.filter { !$0.validation.isNaN }
-        guard labeled.count == set.count else {
-            throw RuntimeError.invalidArgument("\(set.count - labeled.count) architectures of the set have no validation accuracy to learn from")
-        }
+            Param("fc2", .integer(min: 0), "width of a second fully connected layer (0: none; the paper's ProxylessNAS net uses 512 then 128)", default: "0"),
+    ]
+
+    /// The regressor's config (and the classifier's for twostage) from the fit options;
+    /// seeds drawn from `rng`.
+    static func fitConfigs(_ args: Arguments, model: String, n: Int, space: SpaceInfo, rng: inout RandomStream) throws
+        -> (FitConfig, FitConfig?, [String]) {
         var notes: [String] = []
-        let n = model == "twostage"
-            ? set.entries.filter { $0.validation >= (args.number("threshold") ?? 91) / 100 }.count : set.count
         let dim: Int
         if let d = args.integer("dim") { dim = d } else {
             let (d, interpolated) = FitConfig.paperDim(forTrainingSize: max(1, n))
             dim = d
             if interpolated { notes.append("D = \(d) interpolated from the paper's table for N = \(n)") }
         }
-        let output = args.values["output"].flatMap { if case .word(let w) = $0 { return OutputMode(rawValue: w) }; return nil } ?? .shifted
+        // Accuracies default to the paper's shifted sigmoid; losses and other metrics to linear.
+        let output = args.values["output"].flatMap { if case .word(let w) = $0 { return OutputMode(rawValue: w) }; return nil }
+            ?? (space.isAccuracy ? OutputMode.shifted : .linear)
         let optimizer = args.values["optimizer"].flatMap { if case .word(let w) = $0 { return OptimizerKind(rawValue: w) }; return nil } ?? .adam
         let dropout = args.number("dropout") ?? 0.1
         guard dropout >= 0 && dropout < 1 else { throw RuntimeError.invalidArgument("dropout must be in [0, 1), got \(dropout)") }
-        var rng = session.stream(for: "fit")
         let kind = model == "twostage" ? ModelKind.gcn : ModelKind(rawValue: model)!
-        let shape = NetworkShape(kind: kind, layers: args.integer("layers") ?? 3, dim: dim, fc: [args.integer("fc") ?? 128],
-                                 dropout: Float(dropout), output: output)
+        var fc = [args.integer("fc") ?? 128]
+        if let f2 = args.integer("fc2"), f2 > 0 { fc.append(f2) }
+        let shape = NetworkShape(kind: kind, layers: args.integer("layers") ?? 3, dim: dim, fc: fc,
+                                 dropout: Float(dropout), output: output, vertices: space.maxVertices, opKinds: space.opLabels.count)
         let config = FitConfig(shape: shape, optimizer: optimizer, learningRate: args.number("lr") ?? 1e-4,
                                weightDecay: args.number("wd") ?? 1e-3, epochs: args.integer("epochs") ?? 300,
                                batch: args.integer("batch") ?? 10, seed: rng.next())
-        let cells = set.entries.map(\.cell)
-        let labels = set.entries.map(\.validation)
-        let progress: (Int) -> Bool = { epoch in
-            // At most ten progress lines a fit, on standard error.
-            if epoch % max(50, config.epochs / 10) == 0 { session.diagnostics("fit: epoch \(epoch)/\(config.epochs)") }
-            return !session.interruptRequested()
-        }
-        let fitted: FittedPredictor
-        if model == "twostage" {
-            var classifier = config
-            classifier.loss = .bce
-            classifier.learningRate = args.number("lr").map { $0 * 2 } ?? 2e-4
-            classifier.shape.output = .sigmoid
-            classifier.seed = rng.next()
-            fitted = try FittedPredictor.fitTwoStage(regressor: config, classifier: classifier, threshold: (args.number("threshold") ?? 91) / 100,
-                                                     cells: cells, indices: Array(cells.indices), labels: labels, progress: progress)
-        } else {
-            fitted = .single(try Predictor.fit(config, cells: cells, indices: Array(cells.indices), labels: labels, progress: progress))
-        }
-        return .predictor(PredictorValue(predictor: fitted, trainedOn: set.count, label: set.label, notes: notes))
+        guard model == "twostage" else { return (config, nil, notes) }
+        guard space.isAccuracy else { throw RuntimeError.invalidArgument("twostage separates accuracies; \(space.name)'s metric is \(space.metricName)") }
+        var classifier = config
+        classifier.loss = .bce
+        classifier.learningRate = args.number("lr").map { $0 * 2 } ?? 2e-4
+        classifier.shape.output = .sigmoid
+        classifier.seed = rng.next()
+        return (config, classifier, notes)
     }
 
     static func predictorArgument(_ args: Arguments) throws -> PredictorValue {
@@ -81,6 +102,19 @@ extension Builtins {
         return p
     }
 
+    /// The predictor must have been fitted in the set's space (same op vocabulary and size).
+    static func checkSpace(_ p: PredictorValue, _ set: ArchSet) throws {
+        let shape: NetworkShape
+        switch p.predictor {
+        case .single(let s): shape = s.config.shape
+        case .twoStage(_, let r, _): shape = r.config.shape
+        }
+        guard p.space.name == set.space.name, shape.opKinds == set.space.opLabels.count,
+              set.entries.allSatisfy({ $0.arch.vertices <= shape.vertices }) else {
+            throw RuntimeError.invalidArgument("the predictor was fitted in space \(p.space.name) (\(shape.vertices) vertices, \(shape.opKinds) op labels); the set is from space \(set.space.name)")
+        }
+    }
+
     static let predict = CommandSpec(
         name: "predict", summary: "Predicted scores of a predictor on a set (default: every architecture of the benchmark).",
         positional: [Param("predictor", .value, "a fitted predictor")],
@@ -88,14 +122,18 @@ extension Builtins {
     ) { session, args in
         let p = try predictorArgument(args)
         let set = try args.set("on") ?? session.allArchitectures()
-        let cells = set.entries.map(\.cell)
+        try checkSpace(p, set)
+        let cells = set.architectures
         let (scores, accepted) = p.predictor.scores(cells: cells, indices: Array(cells.indices), threads: session.threads)
-        return .scores(ScoresValue(entries: set.entries, scores: scores, accepted: accepted, model: p.predictor.kindName, label: set.label))
+        var value = ScoresValue(entries: set.entries, scores: scores, accepted: accepted, model: p.predictor.kindName, label: set.label)
+        value.space = set.space
+        return .scores(value)
     }
 
     static let topk = CommandSpec(
         name: "topk", summary: "The K best-predicted architectures, each then trained once (like sample).",
-        positional: [Param("scores", .value, "scores from predict"), Param("k", .integer(min: 1), "how many")]
+        positional: [Param("scores", .value, "scores from predict"), Param("k", .integer(min: 1), "how many")],
+        options: [Param("trained", .word(["true", "false"]), "false: list them untrained (for pools a table benchmark cannot train)", default: "true")]
     ) { session, args in
         guard case .scores(let s) = args.values["scores"] else {
             throw RuntimeError.invalidArgument("topk needs scores from predict")
@@ -104,12 +142,17 @@ extension Builtins {
         guard k <= s.entries.count else {
             throw RuntimeError.invalidArgument("K = \(k) is larger than the \(Format.count(s.entries.count)) candidates")
         }
-        // Highest score first; ties by hash, so the choice never depends on order.
+        // Best predicted first (highest, or lowest for a loss); ties by hash, so the choice
+        // never depends on order.
         let order = s.entries.indices.sorted {
-            s.scores[$0] != s.scores[$1] ? s.scores[$0] > s.scores[$1] : s.entries[$0].hash < s.entries[$1].hash
+            s.scores[$0] != s.scores[$1] ? s.space.better(s.scores[$0], than: s.scores[$1]) : s.entries[$0].hash < s.entries[$1].hash
+        }
+        let picked = order.prefix(k).map { s.entries[$0] }
+        if case .word("false") = args.values["trained"] {
+            return .archSet(ArchSet(entries: picked, label: s.label, space: s.space))
         }
         var rng = session.stream(for: "topk")
-        return .archSet(try train(order.prefix(k).map { s.entries[$0] }, try session.bench(), &rng))
+        return .archSet(try train(picked, try session.bench(), &rng))
     }
 
     static let eval = CommandSpec(
@@ -119,9 +162,10 @@ extension Builtins {
     ) { session, args in
         let p = try predictorArgument(args)
         let set = args.set("on")!
+        try checkSpace(p, set)
         let labeled = set.entries.filter { !$0.validation.isNaN }
         guard !labeled.isEmpty else { throw RuntimeError.invalidArgument("the set has no validation accuracies to evaluate against") }
-        let cells = labeled.map(\.cell)
+        let cells = labeled.map(\.arch)
         let truth = labeled.map(\.validation)
         let predicted = p.predictor.values(cells: cells, indices: Array(cells.indices), threads: session.threads)
         var label = set.label
@@ -131,6 +175,6 @@ extension Builtins {
             let c = ClassifierReport(probabilities: prob, truth: truth, threshold: threshold)
             label += "; classifier accuracy \(Format.fixed(c.accuracy * 100, 2)) %, false-negative rate \(Format.fixed(c.falseNegativeRate * 100, 2)) %"
         }
-        return .metrics(Metrics.summary(predicted: predicted, truth: truth), label: label)
+        return .metrics(Metrics.summary(predicted: predicted, truth: truth), label: label, percent: set.space.isAccuracy)
     }
 }

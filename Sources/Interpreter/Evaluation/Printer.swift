@@ -13,17 +13,40 @@ enum Printer {
             return "[" + items.map { render($0) }.joined(separator: ", ") + "]"
         case .archSet(let s): return summary(s)
         case .bench(let b): return benchSummary(b.table)
-        case .space(let name): return spaceSummary(name)
-        case .best(let e, let label):
-            return "best: \(e.hash.hex)  val \(Format.percentWithUnit(e.validation))  test \(Format.percentWithUnit(e.test))  "
-                + "(\(e.cell.vertices) vertices, \(e.cell.edgeCount) edges; \(label))"
+        case .space(let s): return spaceSummary(s)
+        case .best(let e, let label, let space):
+            return "best: \(e.hash.hex)  val \(Format.metricWithUnit(e.validation, space))  test \(Format.metricWithUnit(e.test, space))  "
+                + "(\(describe(e.arch)); \(label))"
         case .text(let t): return t.hasSuffix("\n") ? String(t.dropLast()) : t
+        case .search(let s): return searchSummary(s)
         case .predictor(let p): return predictorSummary(p)
         case .scores(let s): return scoresSummary(s)
-        case .metrics(let m, let label):
-            return "kendall \(Format.fixed(m.kendall, 4))  spearman \(Format.fixed(m.spearman, 4))  mse \(Format.fixed(m.mse * 10_000, 3)) %²  "
+        case .metrics(let m, let label, let percent):
+            let mse = percent ? "\(Format.fixed(m.mse * 10_000, 3)) %²" : formatSignificant(m.mse, digits: 4)
+            return "kendall \(Format.fixed(m.kendall, 4))  spearman \(Format.fixed(m.spearman, 4))  mse \(mse)  "
                 + "r2 \(Format.fixed(m.r2, 4))  n \(Format.count(m.n))  (\(label))"
         }
+    }
+
+    /// A search: its name, runs, and the pick's validation and test metric at a few budgets.
+    static func searchSummary(_ s: SearchValue) -> String {
+        let c = s.curve, sp = s.space
+        func m(_ x: Double) -> String { Format.metric(x, sp) }
+        let unit = sp.isAccuracy ? " %" : ""
+        if c.budgets == 1 {
+            return "search oracle (\(s.label)): best by validation: val \(m(c.validationMean[0]))\(unit), test \(m(c.testMean[0]))\(unit)"
+        }
+        var line = "search \(c.name), \(Format.plural(c.runs, "run")) (\(s.label)): mean ± sd of the pick"
+        var marks = [c.trainedBeforePrediction ?? 0, c.budgets / 4, c.budgets / 2, 3 * c.budgets / 4, c.budgets].filter { $0 >= 1 }
+        marks = Array(Set(marks)).sorted()
+        var rows: [[String]] = []
+        for b in marks {
+            let t = c.timeMean[b - 1]
+            rows.append([String(b), m(c.validationMean[b - 1]) + " ± " + m(c.validationSD[b - 1]), m(c.testMean[b - 1]) + " ± " + m(c.testSD[b - 1]),
+                         t.isNaN ? "—" : Format.fixed(t / 3600, 1)])
+        }
+        line += "\n" + Printer.grid(["trained", "val" + unit, "test" + unit, "hours"], rows, rightAligned: [0, 1, 2, 3]).joined(separator: "\n")
+        return line
     }
 
     static func predictorSummary(_ v: PredictorValue) -> String {
@@ -49,18 +72,46 @@ enum Printer {
     static func scoresSummary(_ s: ScoresValue) -> String {
         let finite = s.scores.filter { $0.isFinite }
         var line = "\(Format.plural(s.scores.count, "prediction")) by \(s.model) (\(s.label))"
-        if let mx = finite.max(), !finite.isEmpty {
-            line += ": mean \(Format.percent(finite.reduce(0, +) / Double(finite.count))) %, max \(Format.percent(mx)) %"
+        if let mx = finite.max(), let mn = finite.min() {
+            let mean = finite.reduce(0, +) / Double(finite.count)
+            if s.space.isAccuracy {
+                line += ": mean \(Format.percent(mean)) %, max \(Format.percent(mx)) %"
+            } else {
+                line += ": mean \(Format.fixed(mean, 4)), " + (s.space.lowerIsBetter ? "min \(Format.fixed(mn, 4))" : "max \(Format.fixed(mx, 4))")
+            }
         }
         if let a = s.accepted { line += "; classifier accepts \(Format.count(a.filter { $0 }.count))" }
         return line
     }
 
-    static func spaceSummary(_ name: String) -> String {
-        switch name {
+    static func spaceSummary(_ s: SpaceInfo) -> String {
+        switch s.name {
         case "nb101": return "space nb101: NAS-Bench-101 cells (≤ 7 vertices, ≤ 9 edges), 423,624 architectures"
-        default: return "space \(name)"
+        case "proxyless":
+            return "space proxyless: 22 inverted-bottleneck layers (k3/5/7 × e3/6, or zero), \(ProxylessArch.sizeText) architectures"
+        case "nlp":
+            return "space nlp: NAS-Bench-NLP recurrent cells (\(NLPSpace.ops.count) ops; graphs padded to \(s.maxVertices) vertices); val loss, lower is better"
+        default:
+            return "space \(s.name): user-defined graphs (\(s.opLabels.count) op labels, ≤ \(s.maxVertices) vertices); \(s.metricName), "
+                + (s.lowerIsBetter ? "lower" : "higher") + " is better"
         }
+    }
+
+    /// "5 vertices, 6 edges" or a ProxylessNAS code string.
+    static func describe(_ a: Architecture) -> String {
+        switch a {
+        case .proxyless(let p): return "layers \(p.description)"
+        default: return "\(a.vertices) vertices, \(a.edgeCount) edges"
+        }
+    }
+
+    static func benchSummary(_ b: any Bench) -> String {
+        if let t = b as? BenchmarkTable { return benchSummary(t) }
+        guard let g = b as? GraphBenchmark else { return "bench: \(b.label)" }
+        let runs = g.runs.reduce(0) { $0 + $1.count }
+        var line = "bench: \(g.label): \(g.space.name) space, \(Format.plural(g.count, "architecture")), \(Format.plural(runs, "run")); metric \(g.space.metricName)"
+        if !g.skipped.isEmpty { line += "; skipped \(g.skipped.count) failed runs: \(g.skipped.joined(separator: ", "))" }
+        return line
     }
 
     static func benchSummary(_ t: BenchmarkTable) -> String {
@@ -76,7 +127,12 @@ enum Printer {
         if !vals.isEmpty {
             let mean = vals.reduce(0, +) / Double(vals.count)
             let sd = (vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(vals.count)).squareRoot()
-            line += ": val mean \(Format.percent(mean)) % ± \(Format.percent(sd)), max \(Format.percent(vals.max()!)) %"
+            if s.space.isAccuracy {
+                line += ": val mean \(Format.percent(mean)) % ± \(Format.percent(sd)), max \(Format.percent(vals.max()!)) %"
+            } else {
+                let best = s.space.lowerIsBetter ? ("min", vals.min()!) : ("max", vals.max()!)
+                line += ": \(s.space.metricName) mean \(Format.fixed(mean, 4)) ± \(Format.fixed(sd, 4)), \(best.0) \(Format.fixed(best.1, 4))"
+            }
         }
         return line
     }
@@ -84,11 +140,12 @@ enum Printer {
     /// A table of a set's first `rows` entries.
     static func table(_ s: ArchSet, rows: Int) -> String {
         var lines = [summary(s)]
-        let header = ["#", "hash", "vertices", "edges", "val %", "test %"]
+        let unit = s.space.isAccuracy ? " %" : ""
+        let header = ["#", "hash", "vertices", "edges", "val" + unit, "test" + unit]
         var cells: [[String]] = []
         for (i, e) in s.entries.prefix(rows).enumerated() {
-            cells.append([String(i + 1), e.hash.hex, String(e.cell.vertices), String(e.cell.edgeCount),
-                          Format.percent(e.validation), Format.percent(e.test)])
+            cells.append([String(i + 1), e.hash.hex, String(e.arch.vertices), String(e.arch.edgeCount),
+                          Format.metric(e.validation, s.space), Format.metric(e.test, s.space)])
         }
         lines += grid(header, cells, rightAligned: [0, 2, 3, 4, 5])
         if s.count > rows { lines.append("… \(Format.count(s.count - rows)) more") }

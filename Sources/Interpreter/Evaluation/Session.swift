@@ -11,10 +11,11 @@ public final class Session {
     public private(set) var seed: UInt64 = 0
     var counters: [String: UInt64] = [:]
     public var bindings: [String: Value] = [:]
-    public var space = "nb101"
+    /// The current search space.
+    public var space: SpaceInfo = .nb101
     /// Threads for prediction and other parallel work; results never depend on it.
     public var threads = 2
-    var benchTable: BenchmarkTable? {
+    var benchTable: (any Bench)? {
         didSet { allSet = nil }
     }
     /// `all` of the current benchmark, built once: `all`, `sample` and `predict` share it.
@@ -24,6 +25,8 @@ public final class Session {
     public var output: (String) -> Void
     /// Notes, timings and progress: never part of the deterministic output.
     public var diagnostics: (String) -> Void
+    /// Whether `plot` prints its Unicode preview (set by the REPL on a terminal).
+    public var previews = false
     /// Set from a signal handler to stop a long command.
     public var interruptRequested: () -> Bool = { false }
 
@@ -51,8 +54,17 @@ public final class Session {
     }
 
     /// The current benchmark; the synthetic landscape unless `bench` chose another.
-    func bench() throws -> BenchmarkTable {
+    func bench() throws -> any Bench {
         if let b = benchTable { return b }
+        guard space.name == "nb101" else {
+            let hint: String
+            switch space.name {
+            case "proxyless": hint = "e.g. bench \"../shared/data/proxylessnas/pairs-cifar100.jsonl\""
+            case "nlp": hint = "e.g. bench \"../shared/data/nasbench-nlp/wikitext2-logs.jsonl\""
+            default: hint = "bench FILE"
+            }
+            throw RuntimeError.invalidArgument("space \(space.name) has no built-in benchmark; choose one with \(hint)")
+        }
         let b = try Self.synthetic(store)
         benchTable = b
         return b
@@ -61,9 +73,21 @@ public final class Session {
     /// Every architecture of the current benchmark with its mean metrics.
     func allArchitectures() throws -> ArchSet {
         if let a = allSet { return a }
-        let a = try ArchSet.all(try bench())
+        let a = try bench().architectures()
         allSet = a
         return a
+    }
+
+    nonisolated(unsafe) private static var catalogCache: [String: NB101Catalog] = [:]
+
+    /// The enumerated NB101 space (cached on disk by the store), once per process.
+    static func catalog(_ store: BenchmarkStore) throws -> NB101Catalog {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = catalogCache[store.cacheDirectory] { return c }
+        let c = try store.catalog()
+        catalogCache[store.cacheDirectory] = c
+        return c
     }
 
     nonisolated(unsafe) private static var syntheticCache: [String: BenchmarkTable] = [:]

@@ -2,7 +2,7 @@ import Runtime
 
 /// A benchmark selected by `bench`.
 public struct BenchValue: Sendable {
-    public let table: BenchmarkTable
+    public let table: any Bench
 }
 
 /// A fitted predictor with what it was trained on.
@@ -10,6 +10,8 @@ public struct PredictorValue: Sendable {
     public let predictor: FittedPredictor
     public let trainedOn: Int
     public let label: String
+    /// The space it was fitted in; predicting another space's architectures is an error.
+    public var space: SpaceInfo = .nb101
     public let notes: [String]
 }
 
@@ -20,6 +22,7 @@ public struct ScoresValue: Sendable {
     public let accepted: [Bool]?
     public let model: String
     public let label: String
+    public var space: SpaceInfo = .nb101
 }
 
 /// A typed npsh value.
@@ -31,14 +34,16 @@ public enum Value: Sendable {
     case list([Value])
     case archSet(ArchSet)
     case bench(BenchValue)
-    case space(String)
+    case space(SpaceInfo)
     /// A bare word given where a command expects one (`bench synthetic`).
     case word(String)
-    case best(ArchEntry, label: String)
+    case best(ArchEntry, label: String, space: SpaceInfo)
     case predictor(PredictorValue)
     case scores(ScoresValue)
-    case metrics(MetricSummary, label: String)
+    /// `percent`: the metric is an accuracy, so MSE prints in %².
+    case metrics(MetricSummary, label: String, percent: Bool)
     case text(String)
+    case search(SearchValue)
 
     /// The type's name in messages.
     public var typeName: String {
@@ -57,6 +62,7 @@ public enum Value: Sendable {
         case .scores: return "scores"
         case .metrics: return "metrics"
         case .text: return "text"
+        case .search: return "a search result"
         }
     }
 
@@ -95,6 +101,15 @@ enum Format {
     /// "93.13 %", or "—" when unknown.
     static func percentWithUnit(_ x: Double) -> String {
         x.isNaN ? "—" : fixed(x * 100, 2) + " %"
+    }
+
+    /// A metric value: an accuracy in percent, anything else with four decimals.
+    static func metric(_ x: Double, _ space: SpaceInfo) -> String {
+        x.isNaN ? "—" : space.isAccuracy ? fixed(x * 100, 2) : fixed(x, 4)
+    }
+
+    static func metricWithUnit(_ x: Double, _ space: SpaceInfo) -> String {
+        x.isNaN ? "—" : space.isAccuracy ? fixed(x * 100, 2) + " %" : fixed(x, 4)
     }
 
     /// Fixed-point with `digits` decimals, identical on every platform.

@@ -3,15 +3,22 @@
 // benchmark they came from ("synthetic" for the built-in landscape).
 
 public struct ArchEntry: Equatable, Sendable {
-    public var cell: NB101Cell
+    public var arch: Architecture
     public var hash: Digest128
     /// Validation accuracy, fraction (NaN if unknown).
     public var validation: Double
     /// Test accuracy, fraction (NaN if unknown).
     public var test: Double
 
+    public init(arch: Architecture, hash: Digest128, validation: Double, test: Double) {
+        self.arch = arch
+        self.hash = hash
+        self.validation = validation
+        self.test = test
+    }
+
     public init(cell: NB101Cell, hash: Digest128, validation: Double, test: Double) {
-        self.cell = cell
+        self.arch = .nb101(cell)
         self.hash = hash
         self.validation = validation
         self.test = test
@@ -27,11 +34,16 @@ public struct ArchSet: Equatable, Sendable {
     public var entries: [ArchEntry]
     /// Where the metrics came from: a benchmark's label or a file.
     public var label: String
+    /// The space the architectures belong to (and so whether lower metrics are better).
+    public var space: SpaceInfo
 
-    public init(entries: [ArchEntry], label: String) {
+    public init(entries: [ArchEntry], label: String, space: SpaceInfo = .nb101) {
         self.entries = entries
         self.label = label
+        self.space = space
     }
+
+    public var architectures: [Architecture] { entries.map(\.arch) }
 
     public var count: Int { entries.count }
 
@@ -59,35 +71,48 @@ public struct ArchSet: Equatable, Sendable {
     public func union(_ other: ArchSet) -> ArchSet {
         let mine = Set(entries.map(\.hash))
         return ArchSet(entries: entries + other.entries.filter { !mine.contains($0.hash) },
-                       label: label == other.label ? label : "\(label) + \(other.label)")
+                       label: label == other.label ? label : "\(label) + \(other.label)", space: space)
     }
 
     /// Entries of this set whose cell is not in `other`.
     public func subtracting(_ other: ArchSet) -> ArchSet {
         let theirs = Set(other.entries.map(\.hash))
-        return ArchSet(entries: entries.filter { !theirs.contains($0.hash) }, label: label)
+        return ArchSet(entries: entries.filter { !theirs.contains($0.hash) }, label: label, space: space)
     }
 
-    /// The entry with the highest validation accuracy (ties: the lower hash), if any has one.
+    /// The entry with the best validation metric (highest accuracy, or lowest loss; ties:
+    /// the lower hash), if any has one.
     public func best() -> ArchEntry? {
         var best: ArchEntry?
         for e in entries where !e.validation.isNaN {
-            if let b = best, e.validation < b.validation || (e.validation == b.validation && !(e.hash < b.hash)) { continue }
+            if let b = best, !space.better(e.validation, than: b.validation) && !(e.validation == b.validation && e.hash < b.hash) { continue }
             best = e
         }
         return best
     }
 
-    /// Plain JSON: an array of {hash, matrix, ops, val, test}, accuracies in percent.
+    /// Plain JSON: an array of {hash, matrix, ops, val, test}, accuracies in percent (NB101);
+    /// {hash, arch, val, test} for ProxylessNAS; {hash, ops, edges, val, test} for graph
+    /// spaces, their metric as recorded.
     public func json() -> String {
         var out = "["
+        let scale = space.isAccuracy ? 100.0 : 1.0
         for (k, e) in entries.enumerated() {
             if k > 0 { out += "," }
-            out += "\n  {\"hash\": \"\(e.hash.hex)\", \"matrix\": ["
-            out += e.cell.matrix.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
-            out += "], \"ops\": [" + e.cell.ops.map { JSONWriter.quote($0) }.joined(separator: ",") + "]"
-            if !e.validation.isNaN { out += ", \"val\": " + JSONWriter.number(e.validation * 100) }
-            if !e.test.isNaN { out += ", \"test\": " + JSONWriter.number(e.test * 100) }
+            out += "\n  {\"hash\": \"\(e.hash.hex)\", "
+            switch e.arch {
+            case .nb101(let cell):
+                out += "\"matrix\": ["
+                out += cell.matrix.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
+                out += "], \"ops\": [" + cell.ops.map { JSONWriter.quote($0) }.joined(separator: ",") + "]"
+            case .proxyless(let p):
+                out += "\"arch\": [" + p.codes.map { String($0) }.joined(separator: ",") + "]"
+            case .graph(let g):
+                out += "\"ops\": [" + g.ops.map { JSONWriter.quote(space.opLabels[min(Int($0), space.opLabels.count - 1)]) }.joined(separator: ",") + "]"
+                out += ", \"edges\": [" + (0..<g.vertices).flatMap { r in (0..<g.vertices).filter { g.edge(r, $0) }.map { "[\(r),\($0)]" } }.joined(separator: ",") + "]"
+            }
+            if !e.validation.isNaN { out += ", \"val\": " + JSONWriter.number(e.validation * scale) }
+            if !e.test.isNaN { out += ", \"test\": " + JSONWriter.number(e.test * scale) }
             out += "}"
         }
         return out + (entries.isEmpty ? "]\n" : "\n]\n")

@@ -47,26 +47,22 @@ public final class InputBatch: @unchecked Sendable {
 
     deinit { counts.deallocate() }
 
-    /// Fills the batch with NAS-Bench-101 cells.
-    public func fill(_ cells: [NB101Cell], _ indices: ArraySlice<Int>) {
-        precondition(indices.count <= capacity && vertices == 7 && opKinds == 5)
+    /// Fills the batch with `items[indices]`: one-hot ops, adjacency, vertex counts and the
+    /// flat [ops ‖ upper triangle] vector.
+    public func fill<T: GraphWritable>(_ items: [T], _ indices: ArraySlice<Int>) {
+        precondition(indices.count <= capacity)
         size = indices.count
         let V = vertices, F = opKinds, W = flatWidth
         ops.zero()
         adjacency.zero()
         for (b, i) in indices.enumerated() {
-            let c = cells[i]
-            counts[b] = Int32(c.vertices)
             let o = ops.pointer + b * V * F, a = adjacency.pointer + b * V * V, f = flat.pointer + b * W
-            for k in 0..<W { f[k] = 0 }
-            for v in 0..<c.vertices {
-                o[v * F + c.opKind(v)] = 1
-                f[v * F + c.opKind(v)] = 1
-            }
+            counts[b] = Int32(items[i].writeGraph(ops: o, adjacency: a, vertices: V, opKinds: F))
+            for k in 0..<(V * F) { f[k] = o[k] }
             var t = V * F
             for r in 0..<V {
                 for col in (r + 1)..<max(r + 1, V) {
-                    if r < c.vertices && col < c.vertices && c.edge(r, col) { a[r * V + col] = 1; f[t] = 1 }
+                    f[t] = a[r * V + col]
                     t += 1
                 }
             }

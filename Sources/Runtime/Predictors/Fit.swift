@@ -70,8 +70,8 @@ public final class Predictor: @unchecked Sendable {
     /// Fits on `cells[indices[k]]` with `labels[k]` (accuracies as fractions; 0/1 for bce).
     /// `initial` and `order` (per-epoch batch orders) replace the seeded draws, for parity
     /// tests against a reference implementation.
-    public static func fit(
-        _ config: FitConfig, cells: [NB101Cell], indices: [Int], labels: [Double],
+    public static func fit<T: GraphWritable & Sendable>(
+        _ config: FitConfig, cells: [T], indices: [Int], labels: [Double],
         initial: [Float]? = nil, order: [[Int]]? = nil, progress: ((Int) -> Bool)? = nil
     ) throws -> Predictor {
         let n = indices.count
@@ -215,7 +215,7 @@ public final class Predictor: @unchecked Sendable {
     /// Predictions for `cells[indices]`, streamed in batches over `threads` threads. Batch
     /// boundaries are fixed by position (batch k holds indices k·batchSize ..< (k+1)·batchSize)
     /// and batches are dealt to threads, so the result is bit-identical for any thread count.
-    public func predict(cells: [NB101Cell], indices: [Int], threads: Int = 2, batchSize: Int = 1024) -> [Double] {
+    public func predict<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = 2, batchSize: Int = 1024) -> [Double] {
         let n = indices.count
         if n == 0 { return [] }
         let batches = (n + batchSize - 1) / batchSize

@@ -16,7 +16,7 @@ public enum FittedPredictor: Sendable {
     /// Scores for ranking: for two-stage, architectures the classifier rejects (p < 0.5)
     /// rank below every accepted one (their regressor score minus 1), so `topk` takes
     /// accepted architectures first, as the cascade intends.
-    public func scores(cells: [NB101Cell], indices: [Int], threads: Int = 2) -> (scores: [Double], accepted: [Bool]?) {
+    public func scores<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = 2) -> (scores: [Double], accepted: [Bool]?) {
         switch self {
         case .single(let p):
             return (p.predict(cells: cells, indices: indices, threads: threads), nil)
@@ -29,7 +29,7 @@ public enum FittedPredictor: Sendable {
     }
 
     /// The regression value (two-stage: the regressor's, for every architecture).
-    public func values(cells: [NB101Cell], indices: [Int], threads: Int = 2) -> [Double] {
+    public func values<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = 2) -> [Double] {
         switch self {
         case .single(let p): return p.predict(cells: cells, indices: indices, threads: threads)
         case .twoStage(_, let r, _): return r.predict(cells: cells, indices: indices, threads: threads)
@@ -37,7 +37,7 @@ public enum FittedPredictor: Sendable {
     }
 
     /// Fits the cascade: the classifier on all, the regressor on labels ≥ threshold.
-    public static func fitTwoStage(regressor: FitConfig, classifier: FitConfig, threshold: Double, cells: [NB101Cell],
+    public static func fitTwoStage<T: GraphWritable & Sendable>(regressor: FitConfig, classifier: FitConfig, threshold: Double, cells: [T],
                                    indices: [Int], labels: [Double], progress: ((Int) -> Bool)? = nil) throws -> FittedPredictor {
         let classes = labels.map { $0 >= threshold ? 1.0 : 0.0 }
         guard classes.contains(1), classes.contains(0) else {

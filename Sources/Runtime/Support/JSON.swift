@@ -41,8 +41,11 @@ public enum JSONValue: Equatable, Sendable {
     public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
 
     /// Parses one complete JSON text.
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
+    /// `allowNonFinite` accepts Python's NaN, Infinity and -Infinity (NAS-Bench-NLP's logs
+    /// hold them for diverged epochs).
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, allowNonFinite: Bool = false) throws -> JSONValue {
         var s = JSONScanner(bytes)
+        s.allowNonFinite = allowNonFinite
         let v = try s.value(depth: 0)
         try s.end()
         return v
@@ -57,6 +60,8 @@ public enum JSONValue: Equatable, Sendable {
 public struct JSONScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     public private(set) var offset = 0
+    /// Accept NaN, Infinity and -Infinity as numbers (not JSON; Python writes them).
+    public var allowNonFinite = false
     var scratch: [UInt8] = []
     static let maxDepth = 64
 
@@ -239,6 +244,11 @@ public struct JSONScanner {
         case 116: return try literal("true", .bool(true))
         case 102: return try literal("false", .bool(false))
         case 110: return try literal("null", .null)
+        case 78 where allowNonFinite: return try literal("NaN", .number(.nan))
+        case 73 where allowNonFinite: return try literal("Infinity", .number(.infinity))
+        case 45 where allowNonFinite && offset + 1 < bytes.count && bytes[offset + 1] == 73:
+            offset += 1
+            return try literal("Infinity", .number(-.infinity))
         default: return .number(try number())
         }
     }

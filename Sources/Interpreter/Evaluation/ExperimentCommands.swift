@@ -1,0 +1,248 @@
+import Runtime
+
+/// A search's curve with where it ran.
+public struct SearchValue: Sendable {
+    public let curve: SearchCurve
+    public let space: SpaceInfo
+    public let label: String
+}
+
+/// The experiment commands: search, plot, splits, draw, evolve.
+extension Builtins {
+    static let search = CommandSpec(
+        name: "search", summary: "Runs a search over N+K trained models, averaged over runs: oracle, random, predictor or evolve.",
+        positional: [Param("method", .word(["oracle", "random", "predictor", "evolve"]), "the search method")],
+        options: [
+            Param("runs", .integer(min: 1), "independent runs to average", default: "10"),
+            Param("budget", .integer(min: 1), "random: architectures to train", default: "n + k"),
+            Param("n", .integer(min: 1), "predictor/evolve: architectures trained to fit the predictor", default: "172"),
+            Param("k", .integer(min: 1), "predictor/evolve: best-predicted architectures then trained", default: "128"),
+            Param("model", .word(modelWords), "predictor: gcn, mlp, cnn or twostage", default: "gcn"),
+            Param("population", .integer(min: 2), "evolve: population size", default: "100"),
+            Param("sample", .integer(min: 1), "evolve: tournament size", default: "25"),
+            Param("cycles", .integer(min: 1), "evolve: children evaluated by the predictor", default: "2000"),
+        ] + fitOptions,
+        details: """
+            Each run trains architectures one by one; after each, the pick is the best by
+            VALIDATION among those trained, and the curve records its validation and test
+            metric (test = mean over recorded runs; validation where none is recorded).
+            predictor: N random architectures, fit, predict every other candidate, train the
+            K best predicted. evolve: the K come from regularised evolution guided by the
+            predictor (for spaces too big to enumerate). oracle: the best by validation of
+            the whole benchmark. Runs use both cores; the result equals a serial run's.
+            For loss metrics lower is better throughout.
+            """
+    ) { session, args in
+        guard case .word(let method) = args.values["method"] else { return .none }
+        let bench = try session.bench()
+        var problem = SearchProblem(candidates: try session.allArchitectures(), trainer: bench)
+        let store = session.store
+        problem.catalog = { try Session.catalog(store) }
+        let runs = args.integer("runs") ?? 10
+        let n = args.integer("n") ?? 172, k = args.integer("k") ?? 128
+        var rng = session.stream(for: "search")
+        let model: String = { if case .word(let w) = args.values["model"] { return w }; return "gcn" }()
+        let m: SearchMethod
+        let name: String
+        switch method {
+        case "oracle":
+            m = .oracle
+            name = "oracle"
+        case "random":
+            m = .random(budget: args.integer("budget") ?? n + k)
+            name = "random"
+        default:
+            let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: problem.space, rng: &rng)
+            for note in notes { session.diagnostics("note: \(note)") }
+            let config = PredictorSearchConfig(n: n, k: k, regressor: reg, classifier: cls, threshold: (args.number("threshold") ?? 91) / 100)
+            if method == "evolve" {
+                guard cls == nil else { throw RuntimeError.invalidArgument("evolve uses a single predictor; choose gcn, mlp or cnn") }
+                m = .evolve(config, Evolution(population: args.integer("population") ?? 100, tournament: args.integer("sample") ?? 25,
+                                              cycles: args.integer("cycles") ?? 2000))
+                name = "evolve \(model) N=\(n)"
+            } else {
+                m = .predictor(config)
+                name = (model == "twostage" ? "two-stage" : model) + " N=\(n)"
+            }
+        }
+        let total = method == "oracle" ? 1 : runs
+        let every = max(1, total / 10)
+        // Progress is reported under the search's lock, one call at a time.
+        let shared = UncheckedSendable(session)
+        let curve = try Search.run(m, on: problem, runs: total, seed: rng.next(), name: name, threads: session.threads) { done in
+            if done % every == 0 || done == total { shared.value.diagnostics("search \(name): run \(done)/\(total)") }
+            return !shared.value.interruptRequested()
+        }
+        return .search(SearchValue(curve: curve, space: problem.space, label: bench.isSynthetic ? "synthetic" : bench.label))
+    }
+
+    static let plot = CommandSpec(
+        name: "plot", summary: "Draws a figure as SVG: search curves, predicted vs true, validation vs test, classifier scores.",
+        positional: [Param("value", .value, "a search result or a list of them, a predictor (with on SET), or a set")],
+        keywords: [Param("on", .archSet, "predictor plots: the set to plot against", default: ""),
+                   Param("to", .string, "the SVG file to write", default: "none: only the terminal preview")],
+        options: [
+            Param("y", .word(FigureMetric.allCases.map(\.rawValue)), "search curves: val or test", default: "test"),
+            Param("x", .word(FigureAxis.allCases.map(\.rawValue)), "search curves: models (N+K) or time (recorded hours)", default: "models"),
+            Param("kind", .word(["scatter", "histogram"]), "predictor plots: predicted-vs-true scatter or the classifier's score histogram", default: "scatter"),
+            Param("title", .string, "the figure's title", default: "by kind"),
+            Param("preview", .word(["true", "false"]), "also print the Unicode preview (on by default in a terminal)", default: "terminal"),
+        ],
+        details: """
+            A list of search results draws their curves with ± std bands (oracle as a flat
+            line, dotted lines at each predictor's N): the paper's Fig. 7, 10, 11. A predictor
+            `on SET` draws predicted vs true with y = x and τ / MSE / R² (Fig. 8, 14), or with
+            kind=histogram a two-stage classifier's scores by class (Fig. 9). A set draws its
+            validation vs test metric (Fig. 6).
+            """
+    ) { session, args in
+        let title = args.string("title")
+        let figure: Figure
+        switch args.values["value"]! {
+        case .search(let s):
+            figure = curvesFigure([s], args, title)
+        case .list(let items):
+            let searches = try items.map { v -> SearchValue in
+                guard case .search(let s) = v else { throw RuntimeError.invalidArgument("plot takes a list of search results, got \(v.typeName) in it") }
+                return s
+            }
+            guard !searches.isEmpty else { throw RuntimeError.invalidArgument("nothing to plot: the list is empty") }
+            figure = curvesFigure(searches, args, title)
+        case .predictor(let p):
+            guard let set = args.set("on") else { throw RuntimeError.invalidArgument("plot of a predictor needs 'on SET', the architectures to plot") }
+            try checkSpace(p, set)
+            let labeled = set.entries.filter { !$0.validation.isNaN }
+            guard !labeled.isEmpty else { throw RuntimeError.invalidArgument("the set has no validation metric to plot against") }
+            let cells = labeled.map(\.arch), truth = labeled.map(\.validation)
+            if case .word("histogram") = args.values["kind"] {
+                guard case .twoStage(let c, _, let t) = p.predictor else {
+                    throw RuntimeError.invalidArgument("kind=histogram shows a two-stage predictor's classifier; this predictor is \(p.predictor.kindName)")
+                }
+                let prob = c.predict(cells: cells, indices: Array(cells.indices), threads: session.threads)
+                figure = Figure.classifierHistogram(probabilities: prob, truth: truth, threshold: t, title: title, label: set.label)
+            } else {
+                let predicted = p.predictor.values(cells: cells, indices: Array(cells.indices), threads: session.threads)
+                figure = Figure.scatter(predicted: predicted, truth: truth, space: set.space, title: title, label: set.label)
+            }
+        case .archSet(let set):
+            figure = Figure.validationVersusTest(set, title: title)
+            if figure.series[0].xs.isEmpty {
+                throw RuntimeError.invalidArgument("no architecture of the set has both a validation and a test metric (\(set.label))")
+            }
+        case let v:
+            throw RuntimeError.invalidArgument("cannot plot \(v.typeName); plot search results, a predictor on a set, or a set")
+        }
+        var lines: [String] = []
+        if let path = args.string("to") {
+            try FileWriter.write(SVGRenderer.render(figure), to: path)
+            lines.append("plot: wrote \(path) (\(figure.title); \(figure.series.count) series)")
+        }
+        let preview: Bool
+        if case .word(let w) = args.values["preview"] { preview = w == "true" } else { preview = session.previews }
+        if preview { lines.append(TerminalPlot.render(figure)) }
+        if lines.isEmpty { lines.append("plot: \(figure.title) (give 'to \"FILE.svg\"' to write it)") }
+        return .text(lines.joined(separator: "\n"))
+    }
+
+    static func curvesFigure(_ s: [SearchValue], _ args: Arguments, _ title: String?) -> Figure {
+        let metric: FigureMetric = { if case .word(let w) = args.values["y"] { return FigureMetric(rawValue: w)! }; return .test }()
+        let axis: FigureAxis = { if case .word(let w) = args.values["x"] { return FigureAxis(rawValue: w)! }; return .models }()
+        let labels = Array(Set(s.map(\.label))).sorted()
+        return Figure.curves(s.map(\.curve), space: s[0].space, metric: metric, x: axis, title: title, label: labels.joined(separator: ", "))
+    }
+
+    static let splits = CommandSpec(
+        name: "splits", summary: "Table I: fit on a train split; MSE, Kendall τ and R² on train, validation and test, over seeds.",
+        positional: [Param("model", .word(modelWords), "the predictor"), Param("set", .archSet, "the architectures to split")],
+        options: [
+            Param("train", .number, "fraction for training", default: "0.6"),
+            Param("val", .number, "fraction for validation (the rest is test)", default: "0.2"),
+            Param("seeds", .integer(min: 1), "repetitions with different splits and initial weights", default: "5"),
+        ] + fitOptions,
+        details: """
+            Split and fit draw from the session's stream, one seed per repetition; the table
+            gives the mean ± standard deviation over repetitions (MSE in %² for accuracies).
+            D follows the paper's table for the train split's size unless dim= is given.
+            """
+    ) { session, args in
+        guard case .word(let model) = args.values["model"], let set = args.set("set") else { return .none }
+        let fr = [args.number("train") ?? 0.6, args.number("val") ?? 0.2]
+        let fractions = fr + [1 - fr[0] - fr[1]]
+        var rng = session.stream(for: "splits")
+        let seeds = (0..<(args.integer("seeds") ?? 5)).map { _ in rng.next() }
+        var study = SplitStudy(fractions: fractions, seeds: seeds, config: FitConfig())
+        let sizes = study.sizes(set.count)
+        let n = sizes[0]
+        let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: set.space, rng: &rng)
+        study.config = reg
+        study.classifier = cls
+        study.threshold = (args.number("threshold") ?? 91) / 100
+        let results = try study.run(set, threads: session.threads)
+        let pct = set.space.isAccuracy
+        func cell(_ xs: [Double], _ digits: Int) -> String {
+            let m = xs.reduce(0, +) / Double(xs.count)
+            let sd = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count)).squareRoot()
+            return Format.fixed(m, digits) + " ± " + Format.fixed(sd, digits)
+        }
+        var rows: [[String]] = []
+        for (j, split) in ["train", "validation", "test"].enumerated() {
+            let ms = results.map { $0[j] }
+            rows.append([split, String(sizes[j]), cell(ms.map { pct ? $0.mse * 10_000 : $0.mse }, 3), cell(ms.map(\.kendall), 3), cell(ms.map(\.r2), 3)])
+        }
+        var lines = ["splits: \(model) on \(set.label), \(Format.plural(seeds.count, "seed")), fractions "
+                     + fractions.map { Format.fixed($0, 2) }.joined(separator: " / ")]
+        lines += Printer.grid(["split", "n", pct ? "MSE (%²)" : "MSE", "Kendall τ", "R²"], rows, rightAligned: [1, 2, 3, 4])
+        for note in notes { lines.append("note: \(note)") }
+        return .text(lines.joined(separator: "\n"))
+    }
+
+    static let draw = CommandSpec(
+        name: "draw", summary: "Draws N architectures uniformly from the space, untrained (candidates for predict in huge spaces).",
+        positional: [Param("n", .integer(min: 1), "how many")],
+        details: """
+            For spaces too big to enumerate (proxyless, ≈ 6.6·10^17 architectures): predict
+            on the pool, then topk … trained=false lists the best without training them
+            (a table benchmark can only train the architectures it holds).
+            """
+    ) { session, args in
+        let n = args.integer("n")!
+        var rng = session.stream(for: "draw")
+        let store = session.store
+        var seen = Set<Digest128>()
+        var entries: [ArchEntry] = []
+        var attempts = 0
+        while entries.count < n {
+            attempts += 1
+            if attempts > 20 * n + 1000 { throw RuntimeError.invalidArgument("could not draw \(n) distinct architectures from space \(session.space.name)") }
+            let (a, h) = try SpaceGenerator.sample(session.space, catalog: { try Session.catalog(store) }, rng: &rng)
+            if seen.insert(h).inserted { entries.append(ArchEntry(arch: a, hash: h, validation: .nan, test: .nan)) }
+        }
+        return .archSet(ArchSet(entries: entries, label: "pool of space \(session.space.name)", space: session.space))
+    }
+
+    static let evolve = CommandSpec(
+        name: "evolve", summary: "Regularised evolution guided by a predictor: the K best-predicted architectures it visits.",
+        positional: [Param("predictor", .value, "a fitted predictor")],
+        options: [
+            Param("k", .integer(min: 1), "how many to return", default: "10"),
+            Param("population", .integer(min: 2), "population size", default: "100"),
+            Param("sample", .integer(min: 1), "tournament size", default: "25"),
+            Param("cycles", .integer(min: 1), "children evaluated", default: "2000"),
+        ],
+        details: "Returns scores (like predict) over the visited architectures' best K; topk then trains them (or trained=false lists them)."
+    ) { session, args in
+        let p = try predictorArgument(args)
+        guard p.space.name == session.space.name else {
+            throw RuntimeError.invalidArgument("the predictor was fitted in space \(p.space.name); the session's space is \(session.space.name)")
+        }
+        var rng = session.stream(for: "evolve")
+        let evo = Evolution(population: args.integer("population") ?? 100, tournament: args.integer("sample") ?? 25, cycles: args.integer("cycles") ?? 2000)
+        let store = session.store
+        let found = try evo.run(space: p.space, predictor: p.predictor, k: args.integer("k") ?? 10, seed: rng.next(),
+                                catalog: { try Session.catalog(store) }, threads: session.threads)
+        var value = ScoresValue(entries: found.map { ArchEntry(arch: $0.0, hash: $0.1, validation: .nan, test: .nan) }, scores: found.map(\.2),
+                                accepted: nil, model: p.predictor.kindName, label: "evolution in space \(p.space.name)")
+        value.space = p.space
+        return .scores(value)
+    }
+}

@@ -1,0 +1,220 @@
+// Benchmarks of the spaces other than NAS-Bench-101: small tables of (architecture, runs)
+// read from JSONL — the seed's ProxylessNAS pairs, NAS-Bench-NLP logs and user spaces. They
+// are small (hundreds of lines), so they are parsed directly, without the SQLite cache.
+
+/// What search and the commands need from any benchmark.
+public protocol Bench: Trainer {
+    var space: SpaceInfo { get }
+    /// The label printed with every result from it.
+    var label: String { get }
+    var isSynthetic: Bool { get }
+    var count: Int { get }
+    /// Every architecture, with mean metrics over its runs, in the trainer's index order.
+    func architectures() throws -> ArchSet
+    func index(of hash: Digest128) -> Int?
+}
+
+extension BenchmarkTable: Bench {
+    public var space: SpaceInfo { .nb101 }
+    public var label: String { source.label }
+    public func architectures() throws -> ArchSet { try ArchSet.all(self) }
+}
+
+/// One recorded run of a non-NB101 benchmark.
+public struct GraphRun: Sendable, Equatable {
+    public var validation: Double
+    public var test: Double
+    public var time: Double
+}
+
+public final class GraphBenchmark: Bench, @unchecked Sendable {
+    public let space: SpaceInfo
+    public let label: String
+    public let archs: [Architecture]
+    public let hashes: [Digest128]
+    public let runs: [[GraphRun]]
+    /// Lines skipped on purpose (NAS-Bench-NLP runs whose status is not OK), reported.
+    public let skipped: [String]
+    private let lookup: [Digest128: Int]
+
+    public init(space: SpaceInfo, label: String, rows: [(Architecture, Digest128, GraphRun)], skipped: [String] = []) {
+        var archs: [Architecture] = [], hashes: [Digest128] = [], runs: [[GraphRun]] = [], lookup: [Digest128: Int] = [:]
+        for (a, h, r) in rows {
+            if let i = lookup[h] { runs[i].append(r); continue }
+            lookup[h] = archs.count
+            archs.append(a)
+            hashes.append(h)
+            runs.append([r])
+        }
+        self.space = space
+        self.label = label
+        self.archs = archs
+        self.hashes = hashes
+        self.runs = runs
+        self.skipped = skipped
+        self.lookup = lookup
+    }
+
+    public var isSynthetic: Bool { false }
+    public var count: Int { archs.count }
+    public func index(of hash: Digest128) -> Int? { lookup[hash] }
+
+    public func architectures() throws -> ArchSet {
+        let entries = archs.indices.map { i -> ArchEntry in
+            ArchEntry(arch: archs[i], hash: hashes[i], validation: Self.mean(runs[i].map(\.validation)), test: Self.mean(runs[i].map(\.test)))
+        }
+        return ArchSet(entries: entries, label: label, space: space)
+    }
+
+    static func mean(_ xs: [Double]) -> Double {
+        let v = xs.filter { !$0.isNaN }
+        return v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count)
+    }
+
+    /// One recorded run drawn per architecture (the official query semantics); test is the
+    /// mean over runs.
+    public func train(_ cells: [Int], epochs: Int?, rng: inout RandomStream) throws -> [Observation] {
+        if let e = epochs { throw RuntimeError.invalidArgument("\(label) records one budget; epochs=\(e) does not apply") }
+        return cells.map { i in
+            let r = runs[i].count == 1 ? runs[i][0] : runs[i][rng.int(below: runs[i].count)]
+            return Observation(cell: i, validation: r.validation, test: Self.mean(runs[i].map(\.test)), trainingTime: r.time)
+        }
+    }
+
+    // MARK: loaders
+
+    /// Lines of a JSONL file with their numbers, blank lines dropped.
+    static func lines(_ path: String) throws -> [(Int, JSONValue)] {
+        let file = try MappedFile(path: path)
+        let bytes = file.bytes.bindMemory(to: UInt8.self)
+        var out: [(Int, JSONValue)] = []
+        var start = 0, number = 1
+        func take(_ end: Int) throws {
+            let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            if !slice.allSatisfy({ [32, 9, 13].contains($0) }) {
+                do { out.append((number, try JSONValue.parse(slice, allowNonFinite: true))) } catch let e as JSONSyntaxError {
+                    throw RuntimeError.malformed(.line(path, number), detail: "\(e)")
+                }
+            }
+        }
+        for i in 0..<bytes.count where bytes[i] == 10 {
+            try take(i)
+            start = i + 1
+            number += 1
+        }
+        if start < bytes.count { try take(bytes.count) }
+        if out.isEmpty { throw RuntimeError.emptyFile(path) }
+        return out
+    }
+
+    static func metricValue(_ v: JSONValue, _ key: String, _ place: DataPlace, required: Bool = true) throws -> Double {
+        guard let x = v[key] else {
+            if required { throw RuntimeError.malformed(place, detail: "missing the metric '\(key)'") }
+            return .nan
+        }
+        guard let n = x.number, n.isFinite else { throw RuntimeError.malformed(place, detail: "'\(key)' must be a finite number") }
+        return n
+    }
+
+    /// The seed's ProxylessNAS pairs: {"arch": [22 codes], "val_acc": fraction}.
+    public static func loadProxyless(_ path: String) throws -> GraphBenchmark {
+        let rows = try lines(path).map { number, v -> (Architecture, Digest128, GraphRun) in
+            let place = DataPlace.line(path, number)
+            guard let list = v["arch"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'arch' (22 layer codes)") }
+            let codes = try list.map { x -> Int in
+                guard let n = x.number, n == n.rounded(), abs(n) < 1000 else { throw RuntimeError.malformed(place, detail: "'arch' holds a non-integer") }
+                return Int(n)
+            }
+            let a = try ProxylessArch(codes: codes, at: place)
+            let val = try metricValue(v, "val_acc", place)
+            guard val >= 0 && val <= 1 else { throw RuntimeError.malformed(place, detail: "'val_acc' is \(val); accuracies are fractions in [0, 1]") }
+            return (.proxyless(a), a.hash, GraphRun(validation: val, test: try metricValue(v, "test_acc", place, required: false), time: .nan))
+        }
+        return GraphBenchmark(space: .proxyless, label: path, rows: rows)
+    }
+
+    /// NAS-Bench-NLP logs: the final epoch's validation loss (and test loss) of each run
+    /// whose status is OK; others are skipped and listed.
+    public static func loadNLP(_ path: String) throws -> GraphBenchmark {
+        var rows: [(Architecture, Digest128, GraphRun)] = [], skipped: [String] = []
+        var largest = 0
+        for (number, v) in try lines(path) {
+            let place = DataPlace.line(path, number)
+            guard let status = v["status"]?.string else { throw RuntimeError.malformed(place, detail: "missing 'status'") }
+            let id = v["recepie_id"]?.number.map { String(Int($0)) } ?? "line \(number)"
+            guard let recipe = v["recepie"] else { throw RuntimeError.malformed(place, detail: "missing 'recepie'") }
+            var r = recipe
+            if case .string(let text) = recipe {
+                do { r = try JSONValue.parse(text) } catch let e as JSONSyntaxError {
+                    throw RuntimeError.malformed(place, detail: "'recepie' text: \(e)")
+                }
+            }
+            let g = try NLPSpace.graph(recipe: r, at: place)
+            if status != "OK" { skipped.append("\(id) (\(status))"); continue }
+            func last(_ key: String, required: Bool) throws -> Double {
+                guard let list = v[key]?.array, let x = list.last?.number else {
+                    if required { throw RuntimeError.malformed(place, detail: "missing the metric '\(key)' (a list of per-epoch losses)") }
+                    return .nan
+                }
+                guard x.isFinite else { throw RuntimeError.malformed(place, detail: "the last of '\(key)' is \(x) though the status is OK") }
+                return x
+            }
+            let time = v["wall_times"]?.array?.last?.number ?? .nan
+            largest = max(largest, g.vertices)
+            let hash = MD5.digest("nlp:" + NLPSpace.canonicalText(recipe: r))
+            rows.append((.graph(g), hash, GraphRun(validation: try last("val_losses", required: true), test: try last("test_losses", required: false), time: time)))
+        }
+        return GraphBenchmark(space: NLPSpace.info(maxVertices: largest), label: path, rows: rows, skipped: skipped)
+    }
+
+    /// A user space: a header line, then one architecture a line (see `UserSpaceHeader`).
+    public static func loadUser(_ path: String) throws -> GraphBenchmark {
+        let all = try lines(path)
+        let header = try UserSpaceHeader.parse(all[0].1, at: .line(path, all[0].0))
+        var rows: [(Architecture, Digest128, GraphRun)] = []
+        var largest = 0
+        for (number, v) in all.dropFirst() {
+            let place = DataPlace.line(path, number)
+            guard let opList = v["ops"]?.array, !opList.isEmpty else { throw RuntimeError.malformed(place, detail: "missing 'ops' (the vertex labels)") }
+            let names = try opList.enumerated().map { k, o -> String in
+                guard let s = o.string else { throw RuntimeError.malformed(place, detail: "op \(k) is not a string") }
+                return s
+            }
+            let labels = try names.enumerated().map { k, s in try GraphBuilder.label(s, in: header.ops, what: "op of vertex \(k)", at: place) }
+            guard let edgeList = v["edges"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'edges' (a list of [from, to] pairs)") }
+            let edges = try edgeList.map { e -> (Int, Int) in
+                guard let p = e.array, p.count == 2, let a = p[0].number, let b = p[1].number, a == a.rounded(), b == b.rounded(),
+                      a >= 0, b >= 0, Int(a) < names.count, Int(b) < names.count else {
+                    throw RuntimeError.malformed(place, detail: "edges must be [from, to] pairs of vertex indices 0…\(names.count - 1)")
+                }
+                return (Int(a), Int(b))
+            }
+            let g = try GraphBuilder.make(labels: labels, names: names.enumerated().map { "vertex \($0) (\($1))" }, edges: edges, at: place)
+            largest = max(largest, g.vertices)
+            let val = try metricValue(v, header.metric, place)
+            let test = try header.testMetric.map { try metricValue(v, $0, place, required: false) } ?? .nan
+            let time = try header.timeField.map { try metricValue(v, $0, place, required: false) } ?? .nan
+            rows.append((.graph(g), MD5.digest(header.name + ":" + g.canonicalText), GraphRun(validation: val, test: test, time: time)))
+        }
+        guard !rows.isEmpty else { throw RuntimeError.malformed(.line(path, all[0].0), detail: "the space declares no architectures after its header") }
+        let info = SpaceInfo(name: header.name, opLabels: header.ops, maxVertices: largest, lowerIsBetter: header.lowerIsBetter,
+                             metricName: header.metric)
+        return GraphBenchmark(space: info, label: path, rows: rows)
+    }
+
+    /// Which loader a JSONL file needs, from its first line: nil for an NB101 table.
+    public static func sniff(_ path: String) throws -> ((String) throws -> GraphBenchmark)? {
+        guard path.hasSuffix(".jsonl") else { return nil }
+        let file = try MappedFile(path: path)
+        let bytes = file.bytes.bindMemory(to: UInt8.self)
+        var start = 0
+        while start < bytes.count, [32, 9, 13, 10].contains(bytes[start]) { start += 1 }
+        var end = start
+        while end < bytes.count, bytes[end] != 10 { end += 1 }
+        guard let first = try? JSONValue.parse(UnsafeBufferPointer(rebasing: bytes[start..<end])) else { return nil }
+        if first["npsh_space"] != nil { return loadUser }
+        if first["recepie"] != nil { return loadNLP }
+        if first["arch"] != nil { return loadProxyless }
+        return nil
+    }
+}

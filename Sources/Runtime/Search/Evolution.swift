@@ -1,0 +1,135 @@
+// Spaces too big to enumerate: draw candidate pools and run regularised evolution (Real et
+// al. 2019) with the predictor as the fitness, so `topk` and `search` work without
+// predicting every architecture.
+
+/// Drawing and mutating architectures of the spaces that can generate them.
+public enum SpaceGenerator {
+    /// Whether new architectures of this space can be made (NB101 and ProxylessNAS can; NLP
+    /// and user spaces only know the architectures of their benchmark).
+    public static func canGenerate(_ space: SpaceInfo) -> Bool { space.name == "nb101" || space.name == "proxyless" }
+
+    static func unsupported(_ space: SpaceInfo) -> RuntimeError {
+        .invalidArgument("space \(space.name) cannot generate new architectures (only its benchmark's); use nb101 or proxyless, or draw from all")
+    }
+
+    /// A uniform draw: NB101 from the enumerated catalog, ProxylessNAS layer by layer.
+    public static func sample(_ space: SpaceInfo, catalog: () throws -> NB101Catalog, rng: inout RandomStream) throws -> (Architecture, Digest128) {
+        switch space.name {
+        case "nb101":
+            let c = try catalog()
+            let i = rng.int(below: c.cells.count)
+            return (.nb101(c.cells[i]), c.hashes[i])
+        case "proxyless":
+            let a = ProxylessArch.sample(&rng)
+            return (.proxyless(a), a.hash)
+        default: throw unsupported(space)
+        }
+    }
+
+    /// One random change: NB101 flips an edge or changes an interior op (retrying until
+    /// the result is a valid cell different from the parent); ProxylessNAS changes a layer.
+    public static func mutate(_ a: Architecture, rng: inout RandomStream) -> (Architecture, Digest128)? {
+        switch a {
+        case .proxyless(let p):
+            let m = p.mutated(&rng)
+            return (.proxyless(m), m.hash)
+        case .nb101(let c):
+            let parentHash = c.hash
+            for _ in 0..<100 {
+                var matrix = c.matrix, ops = c.ops
+                // Pad to 7 vertices so mutations can add a vertex back.
+                let n = NB101Cell.maxVertices
+                if matrix.count < n {
+                    let k = matrix.count
+                    var m = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
+                    for r in 0..<k { for col in 0..<k { m[r < k - 1 ? r : n - 1][col < k - 1 ? col : n - 1] = matrix[r][col] } }
+                    matrix = m
+                    ops = Array(ops.prefix(k - 1)) + [String](repeating: "conv3x3-bn-relu", count: n - k) + ["output"]
+                }
+                if rng.int(below: 2) == 0 {
+                    let r = rng.int(below: n - 1), col = r + 1 + rng.int(below: n - 1 - r)
+                    matrix[r][col] ^= 1
+                } else {
+                    let v = 1 + rng.int(below: n - 2)
+                    let others = NB101Op.allCases.map(\.name).filter { $0 != ops[v] }
+                    ops[v] = others[rng.int(below: others.count)]
+                }
+                guard let cell = try? NB101Cell(matrix: matrix, ops: ops) else { continue }
+                let h = cell.hash
+                if h != parentHash { return (.nb101(cell), h) }
+            }
+            return nil
+        case .graph:
+            return nil
+        }
+    }
+}
+
+/// Regularised evolution with a predictor as the fitness, in generations of `batch`
+/// children so each generation is one batched prediction. Deterministic for a seed.
+public struct Evolution: Sendable {
+    public var population = 100
+    public var tournament = 25
+    public var cycles = 2000
+    public var batch = 50
+
+    public init(population: Int = 100, tournament: Int = 25, cycles: Int = 2000, batch: Int = 50) {
+        self.population = population
+        self.tournament = tournament
+        self.cycles = cycles
+        self.batch = batch
+    }
+
+    /// The `k` best-predicted distinct architectures visited (best first), excluding
+    /// `exclude`, with their predicted scores.
+    public func run(
+        space: SpaceInfo, predictor: FittedPredictor, k: Int, seed: UInt64, start: [(Architecture, Digest128)] = [],
+        exclude: Set<Digest128> = [], catalog: () throws -> NB101Catalog, threads: Int = 1
+    ) throws -> [(Architecture, Digest128, Double)] {
+        guard SpaceGenerator.canGenerate(space) else { throw SpaceGenerator.unsupported(space) }
+        guard population >= 2, tournament >= 1, tournament <= population, cycles >= 1, batch >= 1 else {
+            throw RuntimeError.invalidArgument("evolution needs population ≥ 2, 1 ≤ sample ≤ population, cycles ≥ 1")
+        }
+        var rng = RandomStream(seed: seed, path: ["evolve"])
+        var seen: [Digest128: Double] = [:]
+        var visited: [(Architecture, Digest128, Double)] = []
+        func score(_ items: [(Architecture, Digest128)]) -> [Double] {
+            let fresh = items.filter { seen[$0.1] == nil }
+            var unique: [(Architecture, Digest128)] = []
+            var inBatch = Set<Digest128>()
+            for f in fresh where inBatch.insert(f.1).inserted { unique.append(f) }
+            if !unique.isEmpty {
+                let values = predictor.scores(cells: unique.map(\.0), indices: Array(unique.indices), threads: threads).scores
+                for (u, v) in zip(unique, values) {
+                    seen[u.1] = v
+                    visited.append((u.0, u.1, v))
+                }
+            }
+            return items.map { seen[$0.1]! }
+        }
+        // Initial population: the given start, topped up with uniform draws.
+        var pop: [(Architecture, Digest128, Double)] = []
+        var initial = Array(start.suffix(population))
+        while initial.count < population { initial.append(try SpaceGenerator.sample(space, catalog: catalog, rng: &rng)) }
+        for (item, s) in zip(initial, score(initial)) { pop.append((item.0, item.1, s)) }
+        var done = 0
+        while done < cycles {
+            let n = min(batch, cycles - done)
+            var children: [(Architecture, Digest128)] = []
+            for _ in 0..<n {
+                let picks = rng.distinct(tournament, from: pop.count)
+                var parent = picks[0]
+                for p in picks.dropFirst() where space.better(pop[p].2, than: pop[parent].2) { parent = p }
+                if let child = SpaceGenerator.mutate(pop[parent].0, rng: &rng) { children.append(child) }
+            }
+            for (c, s) in zip(children, score(children)) {
+                pop.append((c.0, c.1, s))
+                pop.removeFirst()
+            }
+            done += n
+        }
+        let candidates = visited.filter { !exclude.contains($0.1) }
+        let order = Search.topIndices(candidates.map(\.2), k: k, lowerIsBetter: space.lowerIsBetter) { candidates[$0].1 }
+        return order.map { candidates[$0] }
+    }
+}

@@ -1,0 +1,291 @@
+// Architecture search on a benchmark, as the paper measures it: how good an architecture a
+// method finds for a given number of trained models. Every method trains architectures one
+// after another; after each, the architecture it would pick is the best by VALIDATION
+// among those trained (never the best test value: that needs knowledge the searcher does
+// not have), and the curve records that pick's validation and test metric. Runs are
+// independent (each draws from its own stream "search/<method>/<run>"), spread over the
+// threads, and combined in run order, so the curve is identical to a serial run's.
+
+/// What a search runs against: candidates aligned with a trainer's indices.
+public struct SearchProblem: @unchecked Sendable {
+    public let candidates: ArchSet
+    public let trainer: any Trainer
+    public let architectures: [Architecture]
+    /// The NB101 catalog, for evolution's initial draws (loaded only when needed).
+    public var catalog: @Sendable () throws -> NB101Catalog = { throw RuntimeError.invalidArgument("no NB101 catalog available") }
+    public var space: SpaceInfo { candidates.space }
+    private let lookup = LazyIndex()
+
+    public init(candidates: ArchSet, trainer: any Trainer) {
+        self.candidates = candidates
+        self.trainer = trainer
+        architectures = candidates.architectures
+    }
+
+    /// The candidate index of a hash (built on first use).
+    public func index(of hash: Digest128) -> Int? {
+        lookup.get { Dictionary(uniqueKeysWithValues: candidates.entries.enumerated().map { ($1.hash, $0) }) }[hash]
+    }
+
+    public init(bench: any Bench) throws {
+        self.init(candidates: try bench.architectures(), trainer: bench)
+    }
+}
+
+/// How a predictor search picks and fits its predictor.
+public struct PredictorSearchConfig: Sendable {
+    public var n: Int
+    public var k: Int
+    public var regressor: FitConfig
+    /// Two-stage: the classifier's config and the threshold it separates.
+    public var classifier: FitConfig?
+    public var threshold: Double = 0.91
+
+    public init(n: Int, k: Int, regressor: FitConfig, classifier: FitConfig? = nil, threshold: Double = 0.91) {
+        self.n = n
+        self.k = k
+        self.regressor = regressor
+        self.classifier = classifier
+        self.threshold = threshold
+    }
+}
+
+public enum SearchMethod: Sendable {
+    case oracle
+    case random(budget: Int)
+    case predictor(PredictorSearchConfig)
+    /// Like predictor, but the K come from regularised evolution guided by the predictor
+    /// instead of predicting every candidate.
+    case evolve(PredictorSearchConfig, Evolution)
+}
+
+/// A dictionary built once, on first use, shared by the threads of a search.
+final class LazyIndex: @unchecked Sendable {
+    private let mutex = Mutex()
+    private var value: [Digest128: Int]?
+    func get(_ make: () -> [Digest128: Int]) -> [Digest128: Int] {
+        mutex.sync {
+            if let v = value { return v }
+            let v = make()
+            value = v
+            return v
+        }
+    }
+}
+
+/// Mean and standard deviation over runs at each number of trained models 1…count.
+public struct SearchCurve: Sendable, Equatable {
+    public var name: String
+    public var runs: Int
+    public var validationMean: [Double]
+    public var validationSD: [Double]
+    public var testMean: [Double]
+    public var testSD: [Double]
+    /// Mean cumulative recorded training time (seconds; NaN where not recorded).
+    public var timeMean: [Double]
+    /// Where the predictor's picks start (N), for a predictor search.
+    public var trainedBeforePrediction: Int?
+
+    public var budgets: Int { validationMean.count }
+}
+
+/// One search's outcome per budget: the pick's validation, test and the time spent.
+struct RunTrace {
+    var validation: [Double] = []
+    var test: [Double] = []
+    var time: [Double] = []
+
+    /// Appends the running pick after training `obs` in order.
+    mutating func follow(_ obs: [Observation], space: SpaceInfo, candidates: ArchSet) {
+        var best: Observation? = nil
+        var t = 0.0
+        for o in obs {
+            if let b = best {
+                if space.better(o.validation, than: b.validation) { best = o }
+            } else {
+                best = o
+            }
+            t += o.trainingTime
+            validation.append(best!.validation)
+            // The test metric: what the trainer reported for the pick (mean over recorded
+            // runs); validation where no test is recorded.
+            test.append(best!.test.isNaN ? best!.validation : best!.test)
+            time.append(t)
+        }
+    }
+}
+
+public enum Search {
+    /// Runs `runs` independent searches; `progress(done)` is called as runs finish.
+    public static func run(
+        _ method: SearchMethod, on problem: SearchProblem, runs: Int, seed: UInt64, name: String,
+        threads: Int = 2, progress: (@Sendable (Int) -> Bool)? = nil
+    ) throws -> SearchCurve {
+        let count = problem.candidates.count
+        guard count > 0 else { throw RuntimeError.invalidArgument("the benchmark has no architectures to search") }
+        guard runs >= 1 else { throw RuntimeError.invalidArgument("runs must be at least 1") }
+        switch method {
+        case .oracle:
+            guard let b = problem.candidates.best() else { throw RuntimeError.invalidArgument("no architecture has a validation metric") }
+            let test = b.test.isNaN ? b.validation : b.test
+            return SearchCurve(name: name, runs: 1, validationMean: [b.validation], validationSD: [0], testMean: [test], testSD: [0],
+                               timeMean: [.nan], trainedBeforePrediction: nil)
+        case .random(let budget):
+            guard budget >= 1, budget <= count else {
+                throw RuntimeError.invalidArgument("budget=\(budget) must be between 1 and the \(count) architectures of the benchmark")
+            }
+        case .predictor(let c), .evolve(let c, _):
+            guard c.n >= 1, c.k >= 1, c.n + c.k <= count else {
+                throw RuntimeError.invalidArgument("n + k = \(c.n + c.k) must not exceed the \(count) architectures of the benchmark")
+            }
+            guard c.n >= c.regressor.batch else {
+                throw RuntimeError.invalidArgument("n=\(c.n) is smaller than one batch (\(c.regressor.batch)); raise n or lower batch=")
+            }
+        }
+        let workers = max(1, min(threads, runs))
+        let lock = Mutex()
+        nonisolated(unsafe) var done = 0
+        nonisolated(unsafe) var stop = false
+        let parts: [[(Int, Result<RunTrace, Error>)]] = parallelChunks(workers) { w in
+            var out: [(Int, Result<RunTrace, Error>)] = []
+            for r in stride(from: w, to: runs, by: workers) {
+                if lock.sync({ stop }) { out.append((r, .failure(RuntimeError.invalidArgument("interrupted (Ctrl-C); the search was abandoned")))); continue }
+                out.append((r, Result { try one(method, problem, run: r, seed: seed, name: name) }))
+                lock.sync {
+                    done += 1
+                    if let progress, !progress(done) { stop = true }
+                }
+            }
+            return out
+        }
+        var traces = [RunTrace?](repeating: nil, count: runs)
+        for part in parts { for (r, result) in part { traces[r] = try result.get() } }
+        let all = traces.map { $0! }
+        let length = all[0].validation.count
+        func stats(_ key: KeyPath<RunTrace, [Double]>) -> ([Double], [Double]) {
+            var mean = [Double](repeating: 0, count: length), sd = mean
+            for j in 0..<length {
+                let xs = all.map { $0[keyPath: key][j] }
+                let m = xs.reduce(0, +) / Double(xs.count)
+                mean[j] = m
+                sd[j] = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count)).squareRoot()
+            }
+            return (mean, sd)
+        }
+        let (vm, vs) = stats(\.validation), (tm, ts) = stats(\.test), (time, _) = stats(\.time)
+        var n: Int? = nil
+        if case .predictor(let c) = method { n = c.n }
+        if case .evolve(let c, _) = method { n = c.n }
+        return SearchCurve(name: name, runs: runs, validationMean: vm, validationSD: vs, testMean: tm, testSD: ts,
+                           timeMean: time, trainedBeforePrediction: n)
+    }
+
+    /// One run of a method.
+    static func one(_ method: SearchMethod, _ p: SearchProblem, run r: Int, seed: UInt64, name: String) throws -> RunTrace {
+        let root = RandomStream(seed: seed, path: ["search", .name(name), .index(UInt64(r))])
+        var draw = root.child("draw"), train = root.child("train")
+        var trace = RunTrace()
+        switch method {
+        case .oracle:
+            break
+        case .random(let budget):
+            let picked = draw.distinct(budget, from: p.candidates.count)
+            trace.follow(try p.trainer.train(picked, epochs: nil, rng: &train), space: p.space, candidates: p.candidates)
+        case .predictor(let c):
+            let first = draw.distinct(c.n, from: p.candidates.count)
+            let obs = try p.trainer.train(first, epochs: nil, rng: &train)
+            let archs = p.architectures
+            var reg = c.regressor
+            var fitStream = root.child("fit")
+            reg.seed = fitStream.next()
+            let labels = obs.map(\.validation)
+            let scores: [Double]
+            let trained = Set(first)
+            let rest = (0..<archs.count).filter { !trained.contains($0) }
+            if var cls = c.classifier {
+                var clsStream = root.child("classifier")
+                cls.seed = clsStream.next()
+                let fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: first, labels: labels)
+                guard case .twoStage(let classifier, let regressor, _) = fitted else { fatalError("two-stage fit returned one model") }
+                // The regressor only ranks what the classifier accepts, unless too few are.
+                let prob = classifier.predict(cells: archs, indices: rest, threads: 1)
+                let accepted = rest.indices.filter { prob[$0] >= 0.5 }
+                if accepted.count >= c.k {
+                    let values = regressor.predict(cells: archs, indices: accepted.map { rest[$0] }, threads: 1)
+                    var s = [Double](repeating: -.infinity, count: rest.count)
+                    for (j, a) in accepted.enumerated() { s[a] = values[j] }
+                    scores = s
+                } else {
+                    let values = regressor.predict(cells: archs, indices: rest, threads: 1)
+                    scores = zip(values, prob).map { $1 >= 0.5 ? $0 : $0 - 1 }
+                }
+            } else {
+                let model = try Predictor.fit(reg, cells: archs, indices: first, labels: labels)
+                scores = model.predict(cells: archs, indices: rest, threads: 1)
+            }
+            let space = p.space
+            let hashes = p.candidates.entries.map(\.hash)
+            let top = topIndices(scores, k: c.k, lowerIsBetter: space.lowerIsBetter) { hashes[rest[$0]] }
+            let second = try p.trainer.train(top.map { rest[$0] }, epochs: nil, rng: &train)
+            trace.follow(obs + second, space: space, candidates: p.candidates)
+        case .evolve(let c, let evolution):
+            let first = draw.distinct(c.n, from: p.candidates.count)
+            let obs = try p.trainer.train(first, epochs: nil, rng: &train)
+            var reg = c.regressor
+            var fitStream = root.child("fit")
+            reg.seed = fitStream.next()
+            let model = try Predictor.fit(reg, cells: p.architectures, indices: first, labels: obs.map(\.validation))
+            let start = first.map { (p.architectures[$0], p.candidates.entries[$0].hash) }
+            var evoStream = root.child("evolve")
+            let proposals = try evolution.run(space: p.space, predictor: .single(model), k: c.k, seed: evoStream.next(), start: start,
+                                              exclude: Set(start.map(\.1)), catalog: p.catalog)
+            let picked = try proposals.map { a, h, _ -> Int in
+                guard let i = p.index(of: h) else {
+                    throw RuntimeError.invalidArgument("evolution proposed \(h.hex), which the benchmark does not hold and cannot train")
+                }
+                return i
+            }
+            let second = try p.trainer.train(picked, epochs: nil, rng: &train)
+            trace.follow(obs + second, space: p.space, candidates: p.candidates)
+        }
+        return trace
+    }
+
+    /// The k best positions of `scores` (ties by key), best first, without sorting them all.
+    static func topIndices(_ scores: [Double], k: Int, lowerIsBetter: Bool, key: (Int) -> Digest128) -> [Int] {
+        func before(_ a: Int, _ b: Int) -> Bool {
+            let x = scores[a], y = scores[b]
+            if x != y { return lowerIsBetter ? x < y : x > y }
+            return key(a) < key(b)
+        }
+        // Partial selection: keep a sorted window of the best k.
+        var best: [Int] = []
+        best.reserveCapacity(k + 1)
+        for i in scores.indices where !scores[i].isNaN {
+            if best.count == k, let last = best.last, !before(i, last) { continue }
+            var lo = 0, hi = best.count
+            while lo < hi { let m = (lo + hi) / 2; if before(best[m], i) { lo = m + 1 } else { hi = m } }
+            best.insert(i, at: lo)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+}
+
+/// A pthread mutex for the few shared counters of parallel loops.
+public final class Mutex: @unchecked Sendable {
+    private var m = pthread_mutex_t()
+    public init() { pthread_mutex_init(&m, nil) }
+    deinit { pthread_mutex_destroy(&m) }
+    public func sync<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return try body()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,134 @@
+// Architectures of every space, as one type. A predictor sees each as a labelled DAG in
+// topological order: a one-hot op per vertex (over its space's op vocabulary) and an
+// adjacency matrix, padded to the space's largest graph. `GraphWritable` is that view.
+
+/// What a predictor reads from one architecture.
+public protocol GraphWritable {
+    /// Writes the one-hot ops (V×F) and adjacency (V×V) into zeroed buffers; returns the
+    /// number of real vertices.
+    func writeGraph(ops: UnsafeMutablePointer<Float>, adjacency: UnsafeMutablePointer<Float>, vertices V: Int, opKinds F: Int) -> Int
+}
+
+extension NB101Cell: GraphWritable {
+    @inlinable
+    public func writeGraph(ops o: UnsafeMutablePointer<Float>, adjacency a: UnsafeMutablePointer<Float>, vertices V: Int, opKinds F: Int) -> Int {
+        for v in 0..<vertices {
+            o[v * F + opKind(v)] = 1
+            for w in (v + 1)..<max(v + 1, vertices) where edge(v, w) { a[v * V + w] = 1 }
+        }
+        return vertices
+    }
+}
+
+/// A DAG whose vertices are in topological order (every edge goes from a lower to a higher
+/// index), each labelled with an index into its space's op vocabulary. At most 64 vertices.
+public struct LabeledGraph: Hashable, Sendable {
+    public static let maxVertices = 64
+    public let ops: [UInt8]
+    /// Row r has bit c set for an edge r → c (c > r).
+    public let edges: [UInt64]
+
+    public init(ops: [UInt8], edges: [UInt64]) {
+        precondition(ops.count == edges.count && ops.count <= Self.maxVertices)
+        self.ops = ops
+        self.edges = edges
+    }
+
+    public var vertices: Int { ops.count }
+    public var edgeCount: Int { edges.reduce(0) { $0 + $1.nonzeroBitCount } }
+    public func edge(_ r: Int, _ c: Int) -> Bool { edges[r] & (1 << UInt64(c)) != 0 }
+
+    /// A stable text form (ops, then each row's targets), the input of `hash`.
+    public var canonicalText: String {
+        ops.map(String.init).joined(separator: ",") + "|"
+            + edges.map { row in (0..<64).filter { row & (1 << UInt64($0)) != 0 }.map(String.init).joined(separator: " ") }
+            .joined(separator: ";")
+    }
+}
+
+/// One architecture of any space.
+public enum Architecture: Hashable, Sendable, GraphWritable {
+    case nb101(NB101Cell)
+    case proxyless(ProxylessArch)
+    case graph(LabeledGraph)
+
+    public var vertices: Int {
+        switch self {
+        case .nb101(let c): return c.vertices
+        case .proxyless: return ProxylessArch.graphVertices
+        case .graph(let g): return g.vertices
+        }
+    }
+
+    public var edgeCount: Int {
+        switch self {
+        case .nb101(let c): return c.edgeCount
+        case .proxyless: return ProxylessArch.graphVertices - 1
+        case .graph(let g): return g.edgeCount
+        }
+    }
+
+    public var nb101: NB101Cell? {
+        if case .nb101(let c) = self { return c }
+        return nil
+    }
+
+    @inlinable
+    public func writeGraph(ops o: UnsafeMutablePointer<Float>, adjacency a: UnsafeMutablePointer<Float>, vertices V: Int, opKinds F: Int) -> Int {
+        switch self {
+        case .nb101(let c):
+            return c.writeGraph(ops: o, adjacency: a, vertices: V, opKinds: F)
+        case .proxyless(let p):
+            return p.writeGraph(ops: o, adjacency: a, vertices: V, opKinds: F)
+        case .graph(let g):
+            let n = min(g.vertices, V)
+            for v in 0..<n {
+                o[v * F + min(Int(g.ops[v]), F - 1)] = 1
+                var row = g.edges[v]
+                while row != 0 {
+                    let c = row.trailingZeroBitCount
+                    if c < n { a[v * V + c] = 1 }
+                    row &= row - 1
+                }
+            }
+            return n
+        }
+    }
+}
+
+/// The search spaces npsh knows, as the predictor and the commands need them.
+public struct SpaceInfo: Sendable, Equatable, Codable {
+    /// "nb101", "proxyless", "nlp", or a user space's name.
+    public var name: String
+    /// The one-hot vocabulary of vertex labels.
+    public var opLabels: [String]
+    /// The largest graph; encodings are padded to it.
+    public var maxVertices: Int
+    /// The metric is a loss (lower is better) rather than an accuracy fraction.
+    public var lowerIsBetter: Bool
+    /// What the metric is called in output ("val acc", "val loss", a user's name).
+    public var metricName: String
+
+    public init(name: String, opLabels: [String], maxVertices: Int, lowerIsBetter: Bool, metricName: String) {
+        self.name = name
+        self.opLabels = opLabels
+        self.maxVertices = maxVertices
+        self.lowerIsBetter = lowerIsBetter
+        self.metricName = metricName
+    }
+
+    /// Whether the metric is an accuracy fraction, printed in percent.
+    public var isAccuracy: Bool { !lowerIsBetter && metricName.hasSuffix("acc") }
+
+    public static let nb101 = SpaceInfo(name: "nb101", opLabels: NB101Cell.opNames, maxVertices: 7,
+                                        lowerIsBetter: false, metricName: "val acc")
+    public static let proxyless = SpaceInfo(name: "proxyless", opLabels: ProxylessArch.vertexLabels,
+                                            maxVertices: ProxylessArch.graphVertices, lowerIsBetter: false, metricName: "val acc")
+
+    /// True when `a` is a better metric value than `b` in this space (NaN is never better).
+    @inlinable public func better(_ a: Double, than b: Double) -> Bool {
+        if a.isNaN { return false }
+        if b.isNaN { return true }
+        return lowerIsBetter ? a < b : a > b
+    }
+}

@@ -1,0 +1,184 @@
+// Graph spaces read from data: NAS-Bench-NLP recurrent cells and spaces a user defines.
+// Both become `LabeledGraph`s in topological order; names in errors are the file's own.
+
+/// Builds a topologically ordered graph from named vertices and edges, rejecting cycles.
+enum GraphBuilder {
+    /// `labels[v]` indexes the vocabulary; `edges` are (from, to) over the given order.
+    /// Vertices are re-ordered topologically, ties kept in the given order.
+    static func make(labels: [UInt8], names: [String], edges: [(Int, Int)], at place: DataPlace) throws -> LabeledGraph {
+        let n = labels.count
+        guard n >= 1 else { throw RuntimeError.malformed(place, detail: "a graph needs at least one vertex") }
+        guard n <= LabeledGraph.maxVertices else {
+            throw RuntimeError.malformed(place, detail: "\(n) vertices; npsh encodes graphs of at most \(LabeledGraph.maxVertices)")
+        }
+        var indegree = [Int](repeating: 0, count: n)
+        var out = [[Int]](repeating: [], count: n)
+        for (a, b) in edges {
+            if a == b { throw RuntimeError.malformed(place, detail: "'\(names[a])' feeds itself (a cycle)") }
+            out[a].append(b)
+            indegree[b] += 1
+        }
+        var order: [Int] = []
+        var ready = (0..<n).filter { indegree[$0] == 0 }
+        while !ready.isEmpty {
+            ready.sort()
+            let v = ready.removeFirst()
+            order.append(v)
+            for w in out[v] {
+                indegree[w] -= 1
+                if indegree[w] == 0 { ready.append(w) }
+            }
+        }
+        if order.count < n {
+            let stuck = (0..<n).filter { indegree[$0] > 0 }.map { names[$0] }.sorted()
+            throw RuntimeError.malformed(place, detail: "the graph has a cycle through \(stuck.joined(separator: ", "))")
+        }
+        var position = [Int](repeating: 0, count: n)
+        for (p, v) in order.enumerated() { position[v] = p }
+        var rows = [UInt64](repeating: 0, count: n)
+        for (a, b) in edges { rows[position[a]] |= 1 << UInt64(position[b]) }
+        return LabeledGraph(ops: order.map { labels[$0] }, edges: rows)
+    }
+
+    /// The label index of `name` in `vocabulary`, or an error suggesting the nearest.
+    static func label(_ name: String, in vocabulary: [String], what: String, at place: DataPlace) throws -> UInt8 {
+        guard let i = vocabulary.firstIndex(of: name) else {
+            let hint = suggestion(for: name, among: vocabulary).map { " (did you mean '\($0)'?)" } ?? ""
+            throw RuntimeError.malformed(place, detail: "unknown \(what) '\(name)'\(hint); known: \(vocabulary.joined(separator: ", "))")
+        }
+        return UInt8(i)
+    }
+}
+
+/// NAS-Bench-NLP recurrent cells (Klyuchnikov et al. 2020). A recipe maps node names to
+/// {"op", "input": [names]}; inputs are `x` and `h_prev_0..2`, outputs the nodes named
+/// `h_new_*`. The graph has one vertex per used input (labelled by its name) and one per node
+/// (labelled by its op), edges from each input to its consumer.
+public enum NLPSpace {
+    public static let inputs = ["x", "h_prev_0", "h_prev_1", "h_prev_2"]
+    public static let ops = ["linear", "blend", "elementwise_prod", "elementwise_sum",
+                             "activation_tanh", "activation_sigm", "activation_leaky_relu"]
+    public static let vocabulary = inputs + ops
+
+    /// The space, its encodings padded to `maxVertices` (the largest cell of the bench).
+    public static func info(maxVertices: Int) -> SpaceInfo {
+        SpaceInfo(name: "nlp", opLabels: vocabulary, maxVertices: maxVertices, lowerIsBetter: true, metricName: "val loss")
+    }
+
+    /// A recipe's identity: its nodes sorted by name, each with its op and ordered inputs
+    /// (the graph alone loses input order, which `blend` depends on).
+    public static func canonicalText(recipe: JSONValue) -> String {
+        guard case .object(let members) = recipe else { return "" }
+        return members.sorted { $0.0 < $1.0 }.map { name, node in
+            "\(name)=\(node["op"]?.string ?? "")(" + (node["input"]?.array ?? []).map { $0.string ?? "" }.joined(separator: ",") + ")"
+        }.joined(separator: ";")
+    }
+
+    /// The graph of a recipe; unknown ops or inputs, cycles and nodes that reach no output
+    /// are errors naming the node.
+    public static func graph(recipe: JSONValue, at place: DataPlace) throws -> LabeledGraph {
+        guard case .object(let members) = recipe, !members.isEmpty else {
+            throw RuntimeError.malformed(place, detail: "'recepie' must be a non-empty object of nodes")
+        }
+        var names: [String] = [], labels: [UInt8] = [], index: [String: Int] = [:]
+        for (name, _) in members where index[name] == nil {
+            if inputs.contains(name) { throw RuntimeError.malformed(place, detail: "node '\(name)' reuses an input's name") }
+            index[name] = names.count
+            names.append(name)
+        }
+        for (name, node) in members {
+            guard let op = node["op"]?.string else { throw RuntimeError.malformed(place, detail: "node '\(name)' has no 'op'") }
+            labels.append(try GraphBuilder.label(op, in: vocabulary, what: "op of node '\(name)'", at: place))
+            if labels.last! < UInt8(inputs.count) { throw RuntimeError.malformed(place, detail: "node '\(name)': '\(op)' is an input, not an op") }
+        }
+        var usedInputs: [String: Int] = [:]
+        var edges: [(Int, Int)] = []
+        var pendingInputs: [(String, Int)] = []
+        for (name, node) in members {
+            guard let list = node["input"]?.array, !list.isEmpty else {
+                throw RuntimeError.malformed(place, detail: "node '\(name)' has no 'input' list")
+            }
+            for item in list {
+                guard let src = item.string else { throw RuntimeError.malformed(place, detail: "node '\(name)': inputs must be names") }
+                if let j = index[src] {
+                    edges.append((j, index[name]!))
+                } else if inputs.contains(src) {
+                    pendingInputs.append((src, index[name]!))
+                } else {
+                    let hint = suggestion(for: src, among: names + inputs).map { " (did you mean '\($0)'?)" } ?? ""
+                    throw RuntimeError.malformed(place, detail: "node '\(name)' reads '\(src)', which is neither an input nor a node (dangling)\(hint)")
+                }
+            }
+        }
+        let outputs = names.indices.filter { names[$0].hasPrefix("h_new_") }
+        guard !outputs.isEmpty else { throw RuntimeError.malformed(place, detail: "the recipe has no output node (h_new_0 …)") }
+        // Every node must feed an output.
+        var feeds = Set(outputs)
+        var changed = true
+        while changed {
+            changed = false
+            for (a, b) in edges where feeds.contains(b) && !feeds.contains(a) { feeds.insert(a); changed = true }
+        }
+        if let dead = names.indices.first(where: { !feeds.contains($0) }) {
+            throw RuntimeError.malformed(place, detail: "node '\(names[dead])' feeds no output (dangling)")
+        }
+        // Input vertices in fixed order, then nodes.
+        for inp in inputs where pendingInputs.contains(where: { $0.0 == inp }) {
+            usedInputs[inp] = names.count + usedInputs.count
+        }
+        var allLabels = labels, allNames = names
+        for inp in inputs where usedInputs[inp] != nil {
+            allLabels.append(UInt8(inputs.firstIndex(of: inp)!))
+            allNames.append(inp)
+        }
+        for (src, dst) in pendingInputs { edges.append((usedInputs[src]!, dst)) }
+        // Inputs first: rotate so input vertices lead (GraphBuilder keeps the given order on ties).
+        let k = names.count
+        let rotate = { (v: Int) in v >= k ? v - k : v + (allNames.count - k) }
+        var rl = [UInt8](repeating: 0, count: allLabels.count), rn = [String](repeating: "", count: allNames.count)
+        for v in allLabels.indices { rl[rotate(v)] = allLabels[v]; rn[rotate(v)] = allNames[v] }
+        return try GraphBuilder.make(labels: rl, names: rn, edges: edges.map { (rotate($0.0), rotate($0.1)) }, at: place)
+    }
+}
+
+/// Spaces users define in JSONL. The first line declares the space:
+///
+///   {"npsh_space": "NAME", "ops": ["in", "conv", …, "out"],
+///    "metric": "val_loss", "test_metric": "test_loss", "lower_is_better": true}
+///
+/// (`test_metric` and `time` — a field with training seconds — are optional; `metric`
+/// defaults to "val", `lower_is_better` to false.) Every further line is one architecture:
+///
+///   {"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "val_loss": 4.31, "test_loss": 4.35}
+///
+/// vertices in any order (npsh orders them topologically), edges as [from, to] pairs over
+/// the line's own vertex indices. A cycle, an unknown op, an edge out of range or a missing
+/// metric is an error with the file and line.
+public struct UserSpaceHeader: Sendable, Equatable {
+    public var name: String
+    public var ops: [String]
+    public var metric: String
+    public var testMetric: String?
+    public var timeField: String?
+    public var lowerIsBetter: Bool
+
+    static func parse(_ v: JSONValue, at place: DataPlace) throws -> UserSpaceHeader {
+        func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
+        guard let name = v["npsh_space"]?.string, !name.isEmpty else { throw bad("the first line must declare the space: {\"npsh_space\": NAME, \"ops\": […], …}") }
+        guard ["nb101", "proxyless", "nlp"].contains(name) == false else { throw bad("'\(name)' is a built-in space's name; choose another") }
+        guard let list = v["ops"]?.array, !list.isEmpty else { throw bad("the header needs 'ops', the list of vertex labels") }
+        let ops = try list.map { o -> String in
+            guard let s = o.string else { throw bad("'ops' must be strings") }
+            return s
+        }
+        guard Set(ops).count == ops.count else { throw bad("'ops' lists a label twice") }
+        guard ops.count <= 255 else { throw bad("at most 255 op labels") }
+        var lower = false
+        if let l = v["lower_is_better"] {
+            guard case .bool(let b) = l else { throw bad("'lower_is_better' must be true or false") }
+            lower = b
+        }
+        return UserSpaceHeader(name: name, ops: ops, metric: v["metric"]?.string ?? "val",
+                               testMetric: v["test_metric"]?.string, timeField: v["time"]?.string, lowerIsBetter: lower)
+    }
+}
