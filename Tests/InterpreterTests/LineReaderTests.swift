@@ -14,5 +14,11 @@ final class LineReaderTests: XCTestCase {
         XCTAssertEqual(LineReader.candidates(for: "sam", line: "", words: ["sample", "seed", "show"]), ["sample"])
         XCTAssertEqual(LineReader.candidates(for: "s", line: "let x = ", words: ["show", "sample", "best"]), ["sample", "show"])
         XCTAssertEqual(LineReader.candidates(for: "sam", line: "load \"", words: ["sample"]), [], "inside a string only paths complete")
+        // Options complete only after a command; a command name and an option sharing a
+        // prefix (sample, sample=) must not block completing the command.
+        let words = ["sample", "sample=", "seed", "epochs=", "epochs="]
+        XCTAssertEqual(LineReader.candidates(for: "sam", line: "let s = ", words: words), ["sample"])
+        XCTAssertEqual(LineReader.candidates(for: "sam", line: "", words: words), ["sample"])
+        XCTAssertEqual(LineReader.candidates(for: "ep", line: "search predictor ", words: words), ["epochs="], "each word once")
     }
 }

@@ -122,7 +122,7 @@ enum Builtins {
     static func train(_ entries: [ArchEntry], _ table: any Bench, _ rng: inout RandomStream) throws -> ArchSet {
         let indices = try entries.map { e -> Int in
             guard let i = table.index(of: e.hash) else {
-                throw RuntimeError.invalidArgument("architecture \(e.hash.hex) is not in the benchmark \(table.label), which cannot train new ones")
+                throw RuntimeError.invalidArgument("architecture \(e.hash.hex) is not in the benchmark \(table.label), which cannot train new ones (topk … trained=false lists them untrained)")
             }
             return i
         }

@@ -71,12 +71,14 @@ public final class Evaluator {
                 return .integer(v)
             case (.archSet(let x), .archSet(let y)):
                 return .archSet(op == .plus ? x.union(y) : x.subtracting(y))
+            case (.string(let x), .string(let y)) where op == .plus:
+                return .string(x + y)
             default:
                 if let x = a.number, let y = b.number { return .decimal(op == .plus ? x + y : x - y) }
                 if case .archSet = a {
                     throw Diagnostic(.wrongType(what: "the right side of '\(op.rawValue)'", expected: "an architecture set", got: b.typeName), r.range)
                 }
-                throw Diagnostic(.wrongType(what: "the left side of '\(op.rawValue)'", expected: "a number or an architecture set", got: a.typeName), l.range)
+                throw Diagnostic(.wrongType(what: "the left side of '\(op.rawValue)'", expected: "a number, an architecture set or (for +) a string", got: a.typeName), l.range)
             }
         case .command(let c):
             return try call(c)
@@ -136,7 +138,7 @@ public final class Evaluator {
 
     /// File errors point at the file argument; others at the whole call.
     private func errorRange(_ e: RuntimeError, _ args: Arguments) -> SourceRange {
-        for key in ["source", "file", "to"] where args.ranges[key] != nil { return args.ranges[key]! }
+        for key in ["source", "file", "to", "space"] where args.ranges[key] != nil { return args.ranges[key]! }
         return args.call.range
     }
 

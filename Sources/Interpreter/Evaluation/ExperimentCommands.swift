@@ -52,7 +52,7 @@ extension Builtins {
             m = .random(budget: args.integer("budget") ?? n + k)
             name = "random"
         default:
-            let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: problem.space, rng: &rng)
+            let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: problem.space, labels: labels(problem.candidates), rng: &rng)
             for note in notes { session.diagnostics("note: \(note)") }
             let config = PredictorSearchConfig(n: n, k: k, regressor: reg, classifier: cls, threshold: (args.number("threshold") ?? 91) / 100)
             if method == "evolve" {
@@ -78,30 +78,37 @@ extension Builtins {
 
     static let plot = CommandSpec(
         name: "plot", summary: "Draws a figure as SVG: search curves, predicted vs true, validation vs test, classifier scores.",
-        positional: [Param("value", .value, "a search result or a list of them, a predictor (with on SET), or a set")],
+        positional: [Param("kind", .word(["curves", "scatter", "valtest", "histogram"]), "the figure"),
+                     Param("value", .value, "curves: search results (one or a list); scatter, histogram: a predictor; valtest: a set")],
         keywords: [Param("on", .archSet, "predictor plots: the set to plot against", default: ""),
                    Param("to", .string, "the SVG file to write", default: "none: only the terminal preview")],
         options: [
             Param("y", .word(FigureMetric.allCases.map(\.rawValue)), "search curves: val or test", default: "test"),
             Param("x", .word(FigureAxis.allCases.map(\.rawValue)), "search curves: models (N+K) or time (recorded hours)", default: "models"),
-            Param("kind", .word(["scatter", "histogram"]), "predictor plots: predicted-vs-true scatter or the classifier's score histogram", default: "scatter"),
             Param("title", .string, "the figure's title", default: "by kind"),
             Param("preview", .word(["true", "false"]), "also print the Unicode preview (on by default in a terminal)", default: "terminal"),
         ],
         details: """
-            A list of search results draws their curves with ± std bands (oracle as a flat
-            line, dotted lines at each predictor's N): the paper's Fig. 7, 10, 11. A predictor
-            `on SET` draws predicted vs true with y = x and τ / MSE / R² (Fig. 8, 14), or with
-            kind=histogram a two-stage classifier's scores by class (Fig. 9). A set draws its
-            validation vs test metric (Fig. 6).
+            curves: search results with ± std bands (oracle as a flat line, dotted lines at
+            each predictor's N): the paper's Fig. 7, 10, 11. scatter P on SET: predicted vs
+            true with y = x and τ / MSE / R² (Fig. 8, 14). histogram P on SET: a two-stage
+            classifier's scores by true class (Fig. 9). valtest SET: validation vs test
+            metric (Fig. 6). Scatter views start at the 0.5 % quantile and count outliers.
             """
     ) { session, args in
         let title = args.string("title")
+        guard case .word(let kind) = args.values["kind"] else { return .none }
         let figure: Figure
-        switch args.values["value"]! {
+        let value = args.values["value"]!
+        func wrong(_ expected: String) -> RuntimeError {
+            .invalidArgument("plot \(kind) takes \(expected), got \(value.typeName)")
+        }
+        switch value {
         case .search(let s):
+            guard kind == "curves" else { throw wrong("a predictor or a set; search results plot as curves") }
             figure = curvesFigure([s], args, title)
         case .list(let items):
+            guard kind == "curves" else { throw wrong("a predictor or a set; lists of search results plot as curves") }
             let searches = try items.map { v -> SearchValue in
                 guard case .search(let s) = v else { throw RuntimeError.invalidArgument("plot takes a list of search results, got \(v.typeName) in it") }
                 return s
@@ -109,12 +116,13 @@ extension Builtins {
             guard !searches.isEmpty else { throw RuntimeError.invalidArgument("nothing to plot: the list is empty") }
             figure = curvesFigure(searches, args, title)
         case .predictor(let p):
+            guard kind == "scatter" || kind == "histogram" else { throw wrong(kind == "curves" ? "search results" : "a set") }
             guard let set = args.set("on") else { throw RuntimeError.invalidArgument("plot of a predictor needs 'on SET', the architectures to plot") }
             try checkSpace(p, set)
             let labeled = set.entries.filter { !$0.validation.isNaN }
             guard !labeled.isEmpty else { throw RuntimeError.invalidArgument("the set has no validation metric to plot against") }
             let cells = labeled.map(\.arch), truth = labeled.map(\.validation)
-            if case .word("histogram") = args.values["kind"] {
+            if kind == "histogram" {
                 guard case .twoStage(let c, _, let t) = p.predictor else {
                     throw RuntimeError.invalidArgument("kind=histogram shows a two-stage predictor's classifier; this predictor is \(p.predictor.kindName)")
                 }
@@ -125,6 +133,7 @@ extension Builtins {
                 figure = Figure.scatter(predicted: predicted, truth: truth, space: set.space, title: title, label: set.label)
             }
         case .archSet(let set):
+            guard kind == "valtest" else { throw wrong(kind == "curves" ? "search results" : "a predictor (and on SET)") }
             figure = Figure.validationVersusTest(set, title: title)
             if figure.series[0].xs.isEmpty {
                 throw RuntimeError.invalidArgument("no architecture of the set has both a validation and a test metric (\(set.label))")
@@ -173,7 +182,7 @@ extension Builtins {
         var study = SplitStudy(fractions: fractions, seeds: seeds, config: FitConfig())
         let sizes = study.sizes(set.count)
         let n = sizes[0]
-        let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: set.space, rng: &rng)
+        let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: set.space, labels: labels(set), rng: &rng)
         study.config = reg
         study.classifier = cls
         study.threshold = (args.number("threshold") ?? 91) / 100
@@ -190,7 +199,8 @@ extension Builtins {
             rows.append([split, String(sizes[j]), cell(ms.map { pct ? $0.mse * 10_000 : $0.mse }, 3), cell(ms.map(\.kendall), 3), cell(ms.map(\.r2), 3)])
         }
         var lines = ["splits: \(model) on \(set.label), \(Format.plural(seeds.count, "seed")), fractions "
-                     + fractions.map { Format.fixed($0, 2) }.joined(separator: " / ")]
+                     + fractions.map { formatSignificant($0, digits: 3) }.joined(separator: " / ")
+                     + "; \(reg.shape.layers)×\(reg.shape.dim), fc \(reg.shape.fc.map(String.init).joined(separator: "-")), lr \(formatSignificant(reg.learningRate, digits: 3)), wd \(formatSignificant(reg.weightDecay, digits: 3)), \(reg.shape.output.rawValue) output"]
         lines += Printer.grid(["split", "n", pct ? "MSE (%²)" : "MSE", "Kendall τ", "R²"], rows, rightAligned: [1, 2, 3, 4])
         for note in notes { lines.append("note: \(note)") }
         return .text(lines.joined(separator: "\n"))

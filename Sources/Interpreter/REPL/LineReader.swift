@@ -53,7 +53,11 @@ public final class LineReader {
         // Inside a string: complete file paths.
         let quotes = line.filter { $0 == "\"" }.count
         if quotes % 2 == 1 { return pathCandidates(text) }
-        return words.filter { $0.hasPrefix(text) }.sorted()
+        // At the start of a statement (or after `let NAME =`) only commands, names and
+        // keywords make sense; `option=` words come after a command.
+        let before = line.trimmedOf(" \t")
+        let statementStart = before.isEmpty || before.hasSuffix("{") || (before.hasPrefix("let ") && before.hasSuffix("="))
+        return Array(Set(words.filter { $0.hasPrefix(text) && !(statementStart && $0.hasSuffix("=")) })).sorted()
     }
 
     static func pathCandidates(_ text: String) -> [String] {

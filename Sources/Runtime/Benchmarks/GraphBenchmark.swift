@@ -25,6 +25,12 @@ public struct GraphRun: Sendable, Equatable {
     public var validation: Double
     public var test: Double
     public var time: Double
+
+    public init(validation: Double, test: Double, time: Double) {
+        self.validation = validation
+        self.test = test
+        self.time = time
+    }
 }
 
 public final class GraphBenchmark: Bench, @unchecked Sendable {

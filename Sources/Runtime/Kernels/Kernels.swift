@@ -55,6 +55,28 @@ public func batchedPropagate(
     }
 }
 
+/// `batchedPropagate` whose input rows are looked up: row r of x is `x + map[r]·ldx`
+/// (the distinct rows of a deduplicated product).
+@inline(__always)
+public func batchedPropagateMapped(
+    _ a: UnsafePointer<Float>, _ x: UnsafePointer<Float>, map: UnsafePointer<Int32>, ldx: Int,
+    _ out: UnsafeMutablePointer<Float>, ldo: Int, batch B: Int, vertices V: Int, columns D: Int
+) {
+    for b in 0..<B {
+        let ab = a + b * V * V
+        for i in 0..<V {
+            let o = out + (b * V + i) * ldo
+            for d in 0..<D { o[d] = 0 }
+            for j in 0..<V {
+                let w = ab[i * V + j]
+                if w == 0 { continue }
+                let xr = x + Int(map[b * V + j]) * ldx
+                for d in 0..<D { o[d] += w * xr[d] }
+            }
+        }
+    }
+}
+
 /// Adds a bias row to every row: out (rows, stride ld) += bias (cols).
 @inline(__always)
 public func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, _ bias: UnsafePointer<Float>, cols: Int) {
@@ -169,3 +191,55 @@ import Glibc
 import Darwin
 @inline(__always) func expf32(_ x: Float) -> Float { Darwin.expf(x) }
 #endif
+
+/// Finds identical rows of a matrix, so a product with them can be computed once per
+/// distinct row. Inference uses it before the GCN's dense products: a vertex's
+/// representation after one layer depends only on its op and its neighbours' ops, so a
+/// batch of 1,024 cells holds few distinct rows, and the product of those is exact.
+public final class RowDeduplicator {
+    private var slots: [Int32] = []
+    /// For each row, the index of its distinct row.
+    public private(set) var map: [Int32] = []
+
+    public init() {}
+
+    /// Copies the distinct rows of x (rows × width), in order of first occurrence, into
+    /// `unique` and returns how many there are. Rows are equal when their bits are.
+    public func run(_ x: UnsafePointer<Float>, rows: Int, width: Int, unique: UnsafeMutablePointer<Float>) -> Int {
+        var size = 1
+        while size < 2 * rows { size <<= 1 }
+        if slots.count != size { slots = [Int32](repeating: -1, count: size) } else { slots.withUnsafeMutableBufferPointer { $0.update(repeating: -1) } }
+        if map.count < rows { map = [Int32](repeating: 0, count: rows) }
+        var count = 0
+        x.withMemoryRebound(to: UInt32.self, capacity: rows * width) { bits in
+            unique.withMemoryRebound(to: UInt32.self, capacity: rows * width) { ubits in
+                slots.withUnsafeMutableBufferPointer { table in
+                    map.withUnsafeMutableBufferPointer { m in
+                        for r in 0..<rows {
+                            let row = bits + r * width
+                            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                            for k in 0..<width { h = (h ^ UInt64(row[k])) &* 0x0000_0100_0000_01b3 }
+                            var s = Int(truncatingIfNeeded: h ^ (h >> 29)) & (size - 1)
+                            while true {
+                                let u = Int(table[s])
+                                if u < 0 {
+                                    table[s] = Int32(count)
+                                    (ubits + count * width).update(from: row, count: width)
+                                    m[r] = Int32(count)
+                                    count += 1
+                                    break
+                                }
+                                let candidate = ubits + u * width
+                                var same = true
+                                for k in 0..<width where candidate[k] != row[k] { same = false; break }
+                                if same { m[r] = Int32(u); break }
+                                s = (s + 1) & (size - 1)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return count
+    }
+}

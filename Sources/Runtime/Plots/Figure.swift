@@ -37,7 +37,15 @@ public struct Figure: Sendable, Equatable {
 
     public static func == (a: Figure, b: Figure) -> Bool {
         a.title == b.title && a.xLabel == b.xLabel && a.yLabel == b.yLabel && a.series == b.series && a.diagonal == b.diagonal
-            && a.notes == b.notes && a.barWidth == b.barWidth && a.markers.map(\.0) == b.markers.map(\.0) && a.markers.map(\.1) == b.markers.map(\.1)
+            && a.notes == b.notes && a.barWidth == b.barWidth && a.lowerQuantile == b.lowerQuantile && a.markers.map(\.0) == b.markers.map(\.0) && a.markers.map(\.1) == b.markers.map(\.1)
+    }
+
+    /// Points of point series outside the view (hidden by the quantile cut).
+    public var hiddenPoints: Int {
+        let (xr, yr) = bounds()
+        return series.filter { $0.style == .points }.reduce(0) { n, s in
+            n + s.xs.indices.filter { s.xs[$0].isFinite && s.ys[$0].isFinite && (!xr.contains(s.xs[$0]) || !yr.contains(s.ys[$0])) }.count
+        }
     }
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series], diagonal: Bool = false, notes: [String] = []) {
@@ -49,9 +57,23 @@ public struct Figure: Sendable, Equatable {
         self.notes = notes
     }
 
+    /// Scatter plots: the view starts at this quantile of the data (outliers below it, such
+    /// as diverged runs near 10 %, would squash the bulk into a corner); nil shows all.
+    public var lowerQuantile: Double? = nil
+
     /// The data range, with bands, bars from zero and the diagonal, padded 4 %.
     func bounds() -> (x: ClosedRange<Double>, y: ClosedRange<Double>) {
         var xs: [Double] = [], ys: [Double] = []
+        if let q = lowerQuantile {
+            let px = series.flatMap { s in s.xs.indices.filter { s.xs[$0].isFinite && s.ys[$0].isFinite }.map { s.xs[$0] } }.sorted()
+            let py = series.flatMap { s in s.xs.indices.filter { s.xs[$0].isFinite && s.ys[$0].isFinite }.map { s.ys[$0] } }.sorted()
+            if !px.isEmpty {
+                let k = min(px.count - 1, Int(Double(px.count) * q))
+                let lo = min(px[k], py[k]), hi = max(px.last!, py.last!)
+                let w = hi - lo, p = w > 0 ? w * 0.04 : 0.5
+                return ((lo - p)...(hi + p), (lo - p)...(hi + p))
+            }
+        }
         for s in series {
             for (i, x) in s.xs.enumerated() where x.isFinite && s.ys[i].isFinite {
                 xs.append(x)

@@ -11,6 +11,17 @@ public enum FigureMetric: String, Sendable, CaseIterable {
     case val, test
 }
 
+/// 1234567 → "1,234,567".
+func countText(_ n: Int) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+        out.append(c)
+    }
+    return out
+}
+
 extension Figure {
     /// Search curves with ± std bands (Fig. 7, 10, 11, 13). Oracle results (one point) are
     /// drawn as a flat line across the others' range.
@@ -57,13 +68,13 @@ extension Figure {
         let m = Metrics.summary(predicted: predicted, truth: truth)
         let mse = space.isAccuracy ? formatFixed(m.mse * 10_000, 3) + " %²" : formatSignificant(m.mse, digits: 4)
         let unit = space.isAccuracy ? " (%)" : ""
-        var f = Figure(title: title ?? "Predicted vs true \(space.metricName)", xLabel: "true \(space.metricName)\(unit)",
-                       yLabel: "predicted \(space.metricName)\(unit)",
-                       series: [Series(name: "\(m.n) architectures", xs: truth.map { $0 * scale }, ys: predicted.map { $0 * scale }, style: .points)],
+        let word = space.isAccuracy ? "validation accuracy" : space.lowerIsBetter && space.name == "nlp" ? "validation loss" : space.metricName
+        var f = Figure(title: title ?? "Predicted vs true \(word)", xLabel: "true \(word)\(unit)",
+                       yLabel: "predicted \(word)\(unit)",
+                       series: [Series(name: "\(countText(m.n)) architectures", xs: truth.map { $0 * scale }, ys: predicted.map { $0 * scale }, style: .points)],
                        diagonal: true,
-                       notes: ["Kendall τ \(formatFixed(m.kendall, 3))  MSE \(mse)  R² \(formatFixed(m.r2, 3))", label])
-        f.markers = []
-        return f
+                       notes: ["Kendall τ \(formatFixed(m.kendall, 3))  MSE \(mse)  R² \(formatFixed(m.r2, 3))", "bench: \(label)"])
+        return f.focused()
     }
 
     /// Validation vs test metric of a set (Fig. 6).
@@ -71,11 +82,20 @@ extension Figure {
         let scale = set.space.isAccuracy ? 100.0 : 1.0
         let both = set.entries.filter { !$0.validation.isNaN && !$0.test.isNaN }
         let unit = set.space.isAccuracy ? " (%)" : ""
-        let word = set.space.isAccuracy ? "accuracy" : set.space.metricName
+        let word = set.space.isAccuracy ? "accuracy" : "metric (\(set.space.metricName))"
         let tau = both.count > 1 ? Metrics.kendallTau(both.map(\.validation), both.map(\.test)) : .nan
         return Figure(title: title ?? "Validation vs test \(word)", xLabel: "validation \(word)\(unit)", yLabel: "test \(word)\(unit)",
-                      series: [Series(name: "\(both.count) architectures", xs: both.map { $0.validation * scale }, ys: both.map { $0.test * scale }, style: .points)],
-                      diagonal: true, notes: ["Kendall τ \(formatFixed(tau, 3))", set.label])
+                      series: [Series(name: "\(countText(both.count)) architectures", xs: both.map { $0.validation * scale }, ys: both.map { $0.test * scale }, style: .points)],
+                      diagonal: true, notes: ["Kendall τ \(formatFixed(tau, 3))", "bench: \(set.label)"]).focused()
+    }
+
+    /// Zooms on the bulk (from the 0.5 % quantile), saying how many points fall outside.
+    func focused() -> Figure {
+        var f = self
+        f.lowerQuantile = 0.005
+        let hidden = f.hiddenPoints
+        if hidden > 0 { f.notes.insert("\(countText(hidden)) outliers below the view", at: f.notes.count - 1) }
+        return f
     }
 
     /// Classifier scores by true class (Fig. 9): two overlaid histograms over [0, 1].
@@ -92,7 +112,7 @@ extension Figure {
         var f = Figure(title: title ?? "Classifier scores by class", xLabel: "classifier probability of \"accurate\"", yLabel: "architectures",
                        series: [Series(name: "val ≥ \(formatFixed(threshold * 100, 1)) % (\(Int(pos.reduce(0, +))))", xs: xs, ys: pos, style: .bars),
                                 Series(name: "val < \(formatFixed(threshold * 100, 1)) % (\(Int(neg.reduce(0, +))))", xs: xs, ys: neg, style: .bars)],
-                       notes: ["accuracy \(formatFixed(report.accuracy * 100, 2)) %, false-negative rate \(formatFixed(report.falseNegativeRate * 100, 2)) %", label])
+                       notes: ["accuracy \(formatFixed(report.accuracy * 100, 2)) %, false-negative rate \(formatFixed(report.falseNegativeRate * 100, 2)) %", "bench: \(label)"])
         f.barWidth = 1 / Double(bins)
         f.markers = [(0.5, "p = 0.5")]
         return f

@@ -114,7 +114,7 @@ public enum SVGRenderer {
         return s + "</svg>\n"
     }
 
-    static func escape(_ t: String) -> String {
+    public static func escape(_ t: String) -> String {
         var o = ""
         for c in t {
             switch c {

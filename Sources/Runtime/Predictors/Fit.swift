@@ -17,6 +17,11 @@ public struct FitConfig: Sendable, Equatable, Codable {
     public var epochs = 300
     public var batch = 10
     public var seed: UInt64 = 0
+    /// He-uniform instead of Glorot-uniform weights. Glorot (the paper's default) shrinks
+    /// the signal about threefold per bidirectional layer, so an 18-layer GCN (the paper's
+    /// ProxylessNAS net) starts as a constant and never trains; He keeps its scale.
+    /// Optional so predictor files written before it existed still load.
+    public var heInit: Bool? = nil
 
     public init(shape: NetworkShape = NetworkShape(), loss: LossKind = .mse, optimizer: OptimizerKind = .adam,
                 learningRate: Double = 1e-4, weightDecay: Double = 1e-3, epochs: Int = 300, batch: Int = 10, seed: UInt64 = 0) {
@@ -165,7 +170,7 @@ public final class Predictor: @unchecked Sendable {
         let layout = Network(shape: config.shape, capacity: 1).layout
         let params = FloatBuffer(layout.count)
         var rng = RandomStream(seed: config.seed, path: ["fit"]).child("init")
-        layout.initialise(params.pointer, rng: &rng)
+        layout.initialise(params.pointer, rng: &rng, he: config.heInit ?? false)
         if config.loss == .mse && config.shape.output != .linear && !labels.isEmpty {
             let m = labels.reduce(0, +) / Double(labels.count)
             let s = config.shape.output == .shifted ? (m - 0.1) / 0.9 : m

@@ -62,6 +62,11 @@ public final class Network: @unchecked Sendable {
     var out: FloatBuffer
     var gradA: FloatBuffer, gradB: FloatBuffer, gradC: FloatBuffer
     var cnnColumns: FloatBuffer, cnnNext: FloatBuffer
+    // Inference: distinct rows of a layer's input and their product (see RowDeduplicator).
+    let dedup = RowDeduplicator()
+    var uniqueRows: FloatBuffer, uniqueProduct: FloatBuffer
+    /// Rows and distinct rows seen by inference products, per layer (for the benchmark).
+    public private(set) var dedupRows = [Int](), dedupUnique = [Int]()
     var batchSize = 0
     /// Width of the body's output, the head's input.
     var repWidth: Int { shape.kind == .cnn ? shape.flatWidth * shape.dim : shape.dim }
@@ -125,6 +130,10 @@ public final class Network: @unchecked Sendable {
         gradA = FloatBuffer(widest)
         gradB = FloatBuffer(widest)
         gradC = FloatBuffer(max(rows * 3 * D, widest))
+        uniqueRows = FloatBuffer(shape.kind == .gcn ? rows * D : 0)
+        uniqueProduct = FloatBuffer(shape.kind == .gcn ? rows * 2 * D : 0)
+        dedupRows = [Int](repeating: 0, count: shape.layers)
+        dedupUnique = [Int](repeating: 0, count: shape.layers)
         cnnColumns = FloatBuffer(shape.kind == .cnn ? rows * 3 * D : 0)
         cnnNext = FloatBuffer(shape.kind == .cnn ? rows * D : 0)
     }
@@ -142,11 +151,31 @@ public final class Network: @unchecked Sendable {
                 let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
                 let din = bodyIn[l]
                 // P = H · [Wf | Wb]        (B·V, 2D)
-                BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
-                           b: params + bodyW[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
-                // Z = [Af·Pf | Ab·Pb] + bias
-                batchedPropagate(af.pointer, transpose: false, p[l].pointer, ldx: 2 * D, z[l].pointer, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
-                batchedPropagate(ab.pointer, transpose: false, p[l].pointer + D, ldx: 2 * D, z[l].pointer + D, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
+                var done = false
+                if !training && l > 0 {
+                    // Inference: multiply only the distinct rows of H, then spread them.
+                    let u = dedup.run(input, rows: B * V, width: din, unique: uniqueRows.pointer)
+                    dedupRows[l] += B * V
+                    dedupUnique[l] += u
+                    if 4 * u < 3 * B * V {
+                        BLAS.sgemm(transA: false, transB: false, m: u, n: 2 * D, k: din, alpha: 1, a: uniqueRows.pointer, lda: din,
+                                   b: params + bodyW[l], ldb: 2 * D, beta: 0, c: uniqueProduct.pointer, ldc: 2 * D)
+                        // Z = [Af·Pf | Ab·Pb], reading each row's product through the map.
+                        dedup.map.withUnsafeBufferPointer { m in
+                            let up = UnsafePointer(uniqueProduct.pointer)
+                            batchedPropagateMapped(af.pointer, up, map: m.baseAddress!, ldx: 2 * D, z[l].pointer, ldo: 2 * D, batch: B, vertices: V, columns: D)
+                            batchedPropagateMapped(ab.pointer, up + D, map: m.baseAddress!, ldx: 2 * D, z[l].pointer + D, ldo: 2 * D, batch: B, vertices: V, columns: D)
+                        }
+                        done = true
+                    }
+                }
+                if !done {
+                    BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
+                               b: params + bodyW[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
+                    // Z = [Af·Pf | Ab·Pb]
+                    batchedPropagate(af.pointer, transpose: false, p[l].pointer, ldx: 2 * D, z[l].pointer, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
+                    batchedPropagate(ab.pointer, transpose: false, p[l].pointer + D, ldx: 2 * D, z[l].pointer + D, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
+                }
                 addBias(z[l].pointer, ld: 2 * D, rows: B * V, params + bodyB[l], cols: 2 * D)
                 bidirectionalReLUMean(z[l].pointer, h[l].pointer, rows: B * V, dim: D)
                 if training && shape.dropout > 0 {

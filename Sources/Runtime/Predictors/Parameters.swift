@@ -24,11 +24,12 @@ public struct ParameterLayout: Sendable, Equatable {
         return offset
     }
 
-    /// Glorot-uniform weights (fan in = rows, fan out = cols) and zero biases.
-    public func initialise(_ p: UnsafeMutablePointer<Float>, rng: inout RandomStream) {
+    /// Glorot-uniform weights (fan in = rows, fan out = cols), or He-uniform (fan in only)
+    /// for deep ReLU stacks, and zero biases.
+    public func initialise(_ p: UnsafeMutablePointer<Float>, rng: inout RandomStream, he: Bool = false) {
         for t in tensors {
             if t.isWeight {
-                let limit = (6.0 / Double(t.rows + t.cols)).squareRoot()
+                let limit = (6.0 / Double(he ? t.rows : t.rows + t.cols)).squareRoot()
                 for i in 0..<t.count { p[t.offset + i] = Float((rng.uniform() * 2 - 1) * limit) }
             } else {
                 for i in 0..<t.count { p[t.offset + i] = 0 }

@@ -132,11 +132,11 @@ public enum Search {
                                timeMean: [.nan], trainedBeforePrediction: nil)
         case .random(let budget):
             guard budget >= 1, budget <= count else {
-                throw RuntimeError.invalidArgument("budget=\(budget) must be between 1 and the \(count) architectures of the benchmark")
+                throw RuntimeError.invalidArgument("budget=\(budget) must be between 1 and the \(countText(count)) architectures of the benchmark")
             }
         case .predictor(let c), .evolve(let c, _):
             guard c.n >= 1, c.k >= 1, c.n + c.k <= count else {
-                throw RuntimeError.invalidArgument("n + k = \(c.n + c.k) must not exceed the \(count) architectures of the benchmark")
+                throw RuntimeError.invalidArgument("n + k = \(c.n + c.k) must not exceed the \(countText(count)) architectures of the benchmark")
             }
             guard c.n >= c.regressor.batch else {
                 throw RuntimeError.invalidArgument("n=\(c.n) is smaller than one batch (\(c.regressor.batch)); raise n or lower batch=")
@@ -249,6 +249,10 @@ public enum Search {
             trace.follow(obs + second, space: p.space, candidates: p.candidates)
         }
         return trace
+    }
+
+    public static func topIndicesForTesting(_ scores: [Double], k: Int, lowerIsBetter: Bool, key: (Int) -> Digest128) -> [Int] {
+        topIndices(scores, k: k, lowerIsBetter: lowerIsBetter, key: key)
     }
 
     /// The k best positions of `scores` (ties by key), best first, without sorting them all.
