@@ -78,43 +78,24 @@ public final class Session {
         return a
     }
 
-    nonisolated(unsafe) private static var catalogCache: [String: NB101Catalog] = [:]
+    /// Values built once per process and cache directory: the enumerated NB101 space and
+    /// the synthetic landscape (the store caches both on disk too).
+    nonisolated(unsafe) private static var processCache: [String: Any] = [:]
+    private static let lock = Mutex()
 
-    /// The enumerated NB101 space (cached on disk by the store), once per process.
-    static func catalog(_ store: BenchmarkStore) throws -> NB101Catalog {
-        lock.lock()
-        defer { lock.unlock() }
-        if let c = catalogCache[store.cacheDirectory] { return c }
-        let c = try store.catalog()
-        catalogCache[store.cacheDirectory] = c
-        return c
+    private static func once<T>(_ what: String, _ store: BenchmarkStore, _ make: () throws -> T) throws -> T {
+        try lock.sync {
+            let key = what + "\u{0}" + store.cacheDirectory
+            if let v = processCache[key] as? T { return v }
+            let v = try make()
+            processCache[key] = v
+            return v
+        }
     }
 
-    nonisolated(unsafe) private static var syntheticCache: [String: BenchmarkTable] = [:]
-    private static let lock = NSLockLike()
+    /// The enumerated NB101 space.
+    static func catalog(_ store: BenchmarkStore) throws -> NB101Catalog { try once("catalog", store) { try store.catalog() } }
 
-    /// The synthetic landscape, built once per process and cache directory.
-    static func synthetic(_ store: BenchmarkStore) throws -> BenchmarkTable {
-        lock.lock()
-        defer { lock.unlock() }
-        if let t = syntheticCache[store.cacheDirectory] { return t }
-        let t = try store.synthetic()
-        syntheticCache[store.cacheDirectory] = t
-        return t
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// A minimal mutex over pthreads (no Foundation in the interpreter's core).
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func lock() { pthread_mutex_lock(&mutex) }
-    func unlock() { pthread_mutex_unlock(&mutex) }
+    /// The synthetic landscape.
+    static func synthetic(_ store: BenchmarkStore) throws -> BenchmarkTable { try once("synthetic", store) { try store.synthetic() } }
 }

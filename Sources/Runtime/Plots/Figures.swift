@@ -69,7 +69,7 @@ extension Figure {
         let mse = space.isAccuracy ? formatFixed(m.mse * 10_000, 3) + " %²" : formatSignificant(m.mse, digits: 4)
         let unit = space.isAccuracy ? " (%)" : ""
         let word = space.isAccuracy ? "validation accuracy" : space.lowerIsBetter && space.name == "nlp" ? "validation loss" : space.metricName
-        var f = Figure(title: title ?? "Predicted vs true \(word)", xLabel: "true \(word)\(unit)",
+        let f = Figure(title: title ?? "Predicted vs true \(word)", xLabel: "true \(word)\(unit)",
                        yLabel: "predicted \(word)\(unit)",
                        series: [Series(name: "\(countText(m.n)) architectures", xs: truth.map { $0 * scale }, ys: predicted.map { $0 * scale }, style: .points)],
                        diagonal: true,

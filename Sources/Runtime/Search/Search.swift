@@ -239,7 +239,7 @@ public enum Search {
             var evoStream = root.child("evolve")
             let proposals = try evolution.run(space: p.space, predictor: .single(model), k: c.k, seed: evoStream.next(), start: start,
                                               exclude: Set(start.map(\.1)), catalog: p.catalog)
-            let picked = try proposals.map { a, h, _ -> Int in
+            let picked = try proposals.map { _, h, _ -> Int in
                 guard let i = p.index(of: h) else {
                     throw RuntimeError.invalidArgument("evolution proposed \(h.hex), which the benchmark does not hold and cannot train")
                 }
@@ -275,21 +275,3 @@ public enum Search {
         return best
     }
 }
-
-/// A pthread mutex for the few shared counters of parallel loops.
-public final class Mutex: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    public init() { pthread_mutex_init(&m, nil) }
-    deinit { pthread_mutex_destroy(&m) }
-    public func sync<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&m)
-        defer { pthread_mutex_unlock(&m) }
-        return try body()
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
