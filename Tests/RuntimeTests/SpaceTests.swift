@@ -149,6 +149,27 @@ final class UserSpaceTests: XCTestCase {
         XCTAssertTrue(set.entries[1].test.isNaN)
     }
 
+    func testExportedSetsLoadBackInTheirSpace() throws {
+        let dir = temporaryFolder(self)
+        let p = dir + "/toy.jsonl"
+        try FileWriter.write(Self.header + "\n"
+            + #"{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "val_loss": 0.5, "test_loss": 0.6}"# + "\n"
+            + #"{"ops": ["in", "pool", "out"], "edges": [[0, 1], [1, 2], [0, 2]], "val_loss": 0.4}"# + "\n", to: p)
+        let b = try GraphBenchmark.loadUser(p)
+        let set = try b.architectures()
+        let out = dir + "/set.json"
+        try FileWriter.write(set.json(), to: out)
+        let back = try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: b.space)
+        XCTAssertEqual(back.entries, set.entries)
+        var rng = RandomStream(seed: 1, path: ["px"])
+        let px = ArchSet(entries: (0..<3).map { _ in let a = ProxylessArch.sample(&rng); return ArchEntry(arch: .proxyless(a), hash: a.hash, validation: 0.12, test: .nan) },
+                         label: "px", space: .proxyless)
+        try FileWriter.write(px.json(), to: out)
+        XCTAssertEqual(try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: .proxyless).entries, px.entries)
+        try FileWriter.write(#"[{"ops": ["in", "out"], "edges": [[0, 1]], "val": 1}]"#, to: out)
+        assertThrows(["set.json: item 0", "missing 'hash'"]) { _ = try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: b.space) }
+    }
+
     func testBadLinesNameFileAndLine() throws {
         let dir = temporaryFolder(self)
         let p = dir + "/u.jsonl"

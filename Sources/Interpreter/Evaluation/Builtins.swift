@@ -87,9 +87,7 @@ enum Builtins {
             p.space = session.space
             return .predictor(p)
         }
-        var set = try ArchSet.load(path: path, store: session.store)
-        set.space = session.space
-        return .archSet(set)
+        return .archSet(try ArchSet.load(path: path, store: session.store, space: session.space))
     }
 
     static let allCommand = CommandSpec(

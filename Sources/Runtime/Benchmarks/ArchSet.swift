@@ -118,9 +118,10 @@ public struct ArchSet: Equatable, Sendable {
         return out + (entries.isEmpty ? "]\n" : "\n]\n")
     }
 
-    /// Reads a set from a file: an exported JSON array (accuracies in percent) or a JSONL
-    /// benchmark table (mean over each cell's runs at the default budget).
-    public static func load(path: String, store: BenchmarkStore) throws -> ArchSet {
+    /// Reads a set from a file: an exported JSON array (in the form `json()` writes for the
+    /// space: accuracies in percent) or a JSONL benchmark table (mean over each
+    /// architecture's runs at the default budget).
+    public static func load(path: String, store: BenchmarkStore, space: SpaceInfo = .nb101) throws -> ArchSet {
         let file = try MappedFile(path: path)
         var i = 0
         let b = file.bytes
@@ -133,21 +134,62 @@ public struct ArchSet: Equatable, Sendable {
             guard let items = value.array else { throw RuntimeError.malformed(DataPlace(file: path), detail: "expected a JSON array") }
             let entries = try items.enumerated().map { k, item -> ArchEntry in
                 let place = DataPlace(file: path, position: "item \(k)")
-                let (cell, hash) = try ArchitectureJSON.cell(from: item, at: place)
-                func percent(_ key: String) throws -> Double {
+                let (arch, hash) = try architecture(from: item, space: space, at: place)
+                func metric(_ key: String) throws -> Double {
                     guard let v = item[key] else { return .nan }
+                    if !space.isAccuracy {
+                        guard let x = v.number, x.isFinite else { throw RuntimeError.malformed(place, detail: "'\(key)' must be a number") }
+                        return x
+                    }
                     guard let x = v.number, x >= 0, x <= 100 else {
                         throw RuntimeError.malformed(place, detail: "'\(key)' must be a percentage in [0, 100]")
                     }
                     return x / 100
                 }
-                return ArchEntry(cell: cell, hash: hash, validation: try percent("val"), test: try percent("test"))
+                return ArchEntry(arch: arch, hash: hash, validation: try metric("val"), test: try metric("test"))
             }
-            return ArchSet(entries: entries, label: path)
+            return ArchSet(entries: entries, label: path, space: space)
+        }
+        if let loader = try GraphBenchmark.sniff(path) {
+            var set = try loader(path).architectures()
+            set.label = path
+            return set
         }
         let (table, _) = try store.open(path)
         var set = try all(table)
         set.label = path
         return set
+    }
+
+    /// One exported item of `space`: NB101 {matrix, ops}, ProxylessNAS {arch}, graph spaces
+    /// {ops, edges} with the exported hash (their identity, e.g. an NLP recipe's, is not
+    /// recoverable from the graph alone).
+    static func architecture(from item: JSONValue, space: SpaceInfo, at place: DataPlace) throws -> (Architecture, Digest128) {
+        func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
+        switch space.name {
+        case "nb101":
+            let (cell, hash) = try ArchitectureJSON.cell(from: item, at: place)
+            return (.nb101(cell), hash)
+        case "proxyless":
+            guard let list = item["arch"]?.array else { throw bad("missing 'arch' (22 layer codes) for a ProxylessNAS set") }
+            let codes = try list.map { x -> Int in
+                guard let n = x.number, n == n.rounded(), abs(n) < 1000 else { throw bad("'arch' holds a non-integer") }
+                return Int(n)
+            }
+            let a = try ProxylessArch(codes: codes, at: place)
+            return (.proxyless(a), a.hash)
+        default:
+            guard let names = item["ops"]?.array?.compactMap(\.string), !names.isEmpty else { throw bad("missing 'ops' (vertex labels)") }
+            let labels = try names.enumerated().map { k, s in try GraphBuilder.label(s, in: space.opLabels, what: "op of vertex \(k)", at: place) }
+            guard let list = item["edges"]?.array else { throw bad("missing 'edges'") }
+            let edges = try list.map { e -> (Int, Int) in
+                guard let p = e.array, p.count == 2, let a = p[0].number, let b = p[1].number, a >= 0, b >= 0,
+                      Int(a) < names.count, Int(b) < names.count else { throw bad("edges must be [from, to] pairs of vertex indices") }
+                return (Int(a), Int(b))
+            }
+            let g = try GraphBuilder.make(labels: labels, names: names, edges: edges, at: place)
+            guard let text = item["hash"]?.string, let h = Digest128(hex: text) else { throw bad("missing 'hash' (32 hex digits), the architecture's identity") }
+            return (.graph(g), h)
+        }
     }
 }
