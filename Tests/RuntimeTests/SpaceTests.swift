@@ -131,13 +131,16 @@ final class NLPSpaceTests: XCTestCase {
 final class UserSpaceTests: XCTestCase {
     static let header = #"{"npsh_space": "toy", "ops": ["in", "conv", "pool", "out"], "metric": "val_loss", "test_metric": "test_loss", "lower_is_better": true}"#
 
-    func testLoadsAndOrdersVerticesTopologically() throws {
-        let dir = temporaryFolder(self)
+    /// The toy space of `header` with these architecture lines, loaded from a file in `dir`.
+    func toySpace(_ lines: [String], in dir: String) throws -> GraphBenchmark {
         let p = dir + "/toy.jsonl"
-        try FileWriter.write(Self.header + "\n"
-            + #"{"ops": ["out", "in", "conv"], "edges": [[1, 2], [2, 0]], "val_loss": 0.5, "test_loss": 0.6}"# + "\n"
-            + #"{"ops": ["in", "pool", "out"], "edges": [[0, 1], [1, 2]], "val_loss": 0.4}"# + "\n", to: p)
-        let b = try GraphBenchmark.loadUser(p)
+        try FileWriter.write(([Self.header] + lines).joined(separator: "\n") + "\n", to: p)
+        return try GraphBenchmark.loadUser(p)
+    }
+
+    func testLoadsAndOrdersVerticesTopologically() throws {
+        let b = try toySpace([#"{"ops": ["out", "in", "conv"], "edges": [[1, 2], [2, 0]], "val_loss": 0.5, "test_loss": 0.6}"#,
+                              #"{"ops": ["in", "pool", "out"], "edges": [[0, 1], [1, 2]], "val_loss": 0.4}"#], in: temporaryFolder(self))
         XCTAssertEqual(b.space.name, "toy")
         XCTAssertTrue(b.space.lowerIsBetter)
         XCTAssertEqual(b.count, 2)
@@ -151,11 +154,8 @@ final class UserSpaceTests: XCTestCase {
 
     func testExportedSetsLoadBackInTheirSpace() throws {
         let dir = temporaryFolder(self)
-        let p = dir + "/toy.jsonl"
-        try FileWriter.write(Self.header + "\n"
-            + #"{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "val_loss": 0.5, "test_loss": 0.6}"# + "\n"
-            + #"{"ops": ["in", "pool", "out"], "edges": [[0, 1], [1, 2], [0, 2]], "val_loss": 0.4}"# + "\n", to: p)
-        let b = try GraphBenchmark.loadUser(p)
+        let b = try toySpace([#"{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "val_loss": 0.5, "test_loss": 0.6}"#,
+                              #"{"ops": ["in", "pool", "out"], "edges": [[0, 1], [1, 2], [0, 2]], "val_loss": 0.4}"#], in: dir)
         let set = try b.architectures()
         let out = dir + "/set.json"
         try FileWriter.write(set.json(), to: out)
