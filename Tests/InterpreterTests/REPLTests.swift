@@ -59,6 +59,10 @@ final class REPLTests: XCTestCase {
         type("save \"\(dir)/session.npx\""); key("Enter")
         try waitFor("saved 6 statements")
         let shown = try screen()
+        // On a terminal, plot draws a preview (Braille dots and the axis labels).
+        type("plot valtest s"); key("Enter")
+        try waitFor("x: validation accuracy (%)")
+        XCTAssertTrue(try screen().unicodeScalars.contains { $0.value > 0x2800 && $0.value <= 0x28FF }, "the preview's dots")
         key("C-d")
         usleep(500_000)
         XCTAssertFalse(try runProgram("sh", ["-c", "tmux has-session -t \(session) 2>/dev/null"]).status == 0, "Ctrl-D exits")
@@ -69,6 +73,8 @@ final class REPLTests: XCTestCase {
         for line in replay.output.split(separator: "\n") { XCTAssertTrue(shown.contains(line), "the session printed «\(line)»") }
         // A new run sees the history of the last one.
         try start()
+        key("Up")
+        try waitFor("npsh> plot valtest s")
         key("Up")
         try waitFor("npsh> save \"")
         key("Up")

@@ -34,6 +34,8 @@ public final class REPL {
     }
 
     public func run() {
+        // On a terminal, plot also draws its Unicode preview.
+        evaluator.session.previews = reader.interactive && isatty(1) == 1
         if reader.interactive {
             write("npsh — Neural Predictor NAS shell. 'help' lists the commands; Ctrl-D quits.\n")
         }
