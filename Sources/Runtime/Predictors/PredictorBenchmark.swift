@@ -46,6 +46,21 @@ public enum PredictorBenchmark {
         report(row("fit N=172, 300 epochs, D=144", fit, refFit, goal: 20, gflops: fitFlops / fit / 1e9, peak: peak))
         report(row("predict 423,624 cells", predict, refPredict, goal: 8, gflops: predictFlops / predict / 1e9, peak: peak * 2))
         report("\n(predict uses both cores, so its share is of twice the one-thread peak; fit runs on one core)\n")
+        // How much the distinct-row products save: one more pass, counting.
+        let net = Network(shape: config.shape, capacity: 1024)
+        let batch = InputBatch(capacity: 1024, vertices: config.shape.vertices, opKinds: config.shape.opKinds)
+        var unused = RandomStream(seed: 0)
+        p.parameters.withUnsafeBufferPointer { w in
+            for start in stride(from: 0, to: catalog.cells.count, by: 1024) {
+                batch.fill(catalog.cells, Array(start..<min(catalog.cells.count, start + 1024))[...])
+                net.forward(w.baseAddress!, batch, training: false, rng: &unused)
+            }
+        }
+        for l in 1..<config.shape.layers {
+            let share = Double(net.dedupUnique[l]) / Double(net.dedupRows[l])
+            report("distinct rows entering GCN layer \(l + 1): \(formatCount(net.dedupUnique[l])) of \(formatCount(net.dedupRows[l])) "
+                   + "(\(fmt(share * 100, 1)) %)\(share * 4 < 3 ? "; only those are multiplied" : "; dense product")\n")
+        }
     }
 
     static func row(_ task: String, _ s: Double, _ ref: Double, goal: Double, gflops: Double, peak: Double) -> String {
