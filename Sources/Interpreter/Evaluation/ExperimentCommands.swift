@@ -189,8 +189,7 @@ extension Builtins {
         let results = try study.run(set, threads: session.threads)
         let pct = set.space.isAccuracy
         func cell(_ xs: [Double], _ digits: Int) -> String {
-            let m = xs.reduce(0, +) / Double(xs.count)
-            let sd = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count)).squareRoot()
+            let (m, sd) = Metrics.meanAndSD(xs)
             return Format.fixed(m, digits) + " ± " + Format.fixed(sd, digits)
         }
         var rows: [[String]] = []

@@ -125,8 +125,7 @@ enum Printer {
         let vals = s.entries.map(\.validation).filter { !$0.isNaN }
         var line = "\(Format.plural(s.count, "architecture")) (\(s.label))"
         if !vals.isEmpty {
-            let mean = vals.reduce(0, +) / Double(vals.count)
-            let sd = (vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(vals.count)).squareRoot()
+            let (mean, sd) = Metrics.meanAndSD(vals)
             if s.space.isAccuracy {
                 line += ": val mean \(Format.percent(mean)) % ± \(Format.percent(sd)), max \(Format.percent(vals.max()!)) %"
             } else {

@@ -78,15 +78,7 @@ public enum Value: Sendable {
 /// Stable number formatting for every printed value.
 enum Format {
     /// 1234567 → "1,234,567".
-    static func count(_ n: Int) -> String {
-        let digits = String(abs(n))
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
-            out.append(c)
-        }
-        return (n < 0 ? "-" : "") + out
-    }
+    static func count(_ n: Int) -> String { formatCount(n) }
 
     /// "1 cell", "20,001 cells".
     static func plural(_ n: Int, _ noun: String) -> String {

@@ -171,23 +171,10 @@ public struct ArchSet: Equatable, Sendable {
             let (cell, hash) = try ArchitectureJSON.cell(from: item, at: place)
             return (.nb101(cell), hash)
         case "proxyless":
-            guard let list = item["arch"]?.array else { throw bad("missing 'arch' (22 layer codes) for a ProxylessNAS set") }
-            let codes = try list.map { x -> Int in
-                guard let n = x.number, n == n.rounded(), abs(n) < 1000 else { throw bad("'arch' holds a non-integer") }
-                return Int(n)
-            }
-            let a = try ProxylessArch(codes: codes, at: place)
+            let a = try ProxylessArch(json: item, at: place)
             return (.proxyless(a), a.hash)
         default:
-            guard let names = item["ops"]?.array?.compactMap(\.string), !names.isEmpty else { throw bad("missing 'ops' (vertex labels)") }
-            let labels = try names.enumerated().map { k, s in try GraphBuilder.label(s, in: space.opLabels, what: "op of vertex \(k)", at: place) }
-            guard let list = item["edges"]?.array else { throw bad("missing 'edges'") }
-            let edges = try list.map { e -> (Int, Int) in
-                guard let p = e.array, p.count == 2, let a = p[0].number, let b = p[1].number, a >= 0, b >= 0,
-                      Int(a) < names.count, Int(b) < names.count else { throw bad("edges must be [from, to] pairs of vertex indices") }
-                return (Int(a), Int(b))
-            }
-            let g = try GraphBuilder.make(labels: labels, names: names, edges: edges, at: place)
+            let g = try GraphBuilder.graph(json: item, vocabulary: space.opLabels, at: place)
             guard let text = item["hash"]?.string, let h = Digest128(hex: text) else { throw bad("missing 'hash' (32 hex digits), the architecture's identity") }
             return (.graph(g), h)
         }

@@ -126,12 +126,7 @@ public final class GraphBenchmark: Bench, @unchecked Sendable {
     public static func loadProxyless(_ path: String) throws -> GraphBenchmark {
         let rows = try lines(path).map { number, v -> (Architecture, Digest128, GraphRun) in
             let place = DataPlace.line(path, number)
-            guard let list = v["arch"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'arch' (22 layer codes)") }
-            let codes = try list.map { x -> Int in
-                guard let n = x.number, n == n.rounded(), abs(n) < 1000 else { throw RuntimeError.malformed(place, detail: "'arch' holds a non-integer") }
-                return Int(n)
-            }
-            let a = try ProxylessArch(codes: codes, at: place)
+            let a = try ProxylessArch(json: v, at: place)
             let val = try metricValue(v, "val_acc", place)
             guard val >= 0 && val <= 1 else { throw RuntimeError.malformed(place, detail: "'val_acc' is \(val); accuracies are fractions in [0, 1]") }
             return (.proxyless(a), a.hash, GraphRun(validation: val, test: try metricValue(v, "test_acc", place, required: false), time: .nan))
@@ -181,21 +176,7 @@ public final class GraphBenchmark: Bench, @unchecked Sendable {
         var largest = 0
         for (number, v) in all.dropFirst() {
             let place = DataPlace.line(path, number)
-            guard let opList = v["ops"]?.array, !opList.isEmpty else { throw RuntimeError.malformed(place, detail: "missing 'ops' (the vertex labels)") }
-            let names = try opList.enumerated().map { k, o -> String in
-                guard let s = o.string else { throw RuntimeError.malformed(place, detail: "op \(k) is not a string") }
-                return s
-            }
-            let labels = try names.enumerated().map { k, s in try GraphBuilder.label(s, in: header.ops, what: "op of vertex \(k)", at: place) }
-            guard let edgeList = v["edges"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'edges' (a list of [from, to] pairs)") }
-            let edges = try edgeList.map { e -> (Int, Int) in
-                guard let p = e.array, p.count == 2, let a = p[0].number, let b = p[1].number, a == a.rounded(), b == b.rounded(),
-                      a >= 0, b >= 0, Int(a) < names.count, Int(b) < names.count else {
-                    throw RuntimeError.malformed(place, detail: "edges must be [from, to] pairs of vertex indices 0…\(names.count - 1)")
-                }
-                return (Int(a), Int(b))
-            }
-            let g = try GraphBuilder.make(labels: labels, names: names.enumerated().map { "vertex \($0) (\($1))" }, edges: edges, at: place)
+            let g = try GraphBuilder.graph(json: v, vocabulary: header.ops, at: place)
             largest = max(largest, g.vertices)
             let val = try metricValue(v, header.metric, place)
             let test = try header.testMetric.map { try metricValue(v, $0, place, required: false) } ?? .nan

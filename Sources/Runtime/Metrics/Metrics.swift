@@ -11,6 +11,13 @@ public struct MetricSummary: Sendable, Equatable {
 }
 
 public enum Metrics {
+    /// The mean and the population standard deviation (NaN, NaN for none).
+    public static func meanAndSD(_ xs: [Double]) -> (mean: Double, sd: Double) {
+        guard !xs.isEmpty else { return (.nan, .nan) }
+        let m = xs.reduce(0, +) / Double(xs.count)
+        return (m, (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count)).squareRoot())
+    }
+
     /// All metrics of predictions against truths.
     public static func summary(predicted p: [Double], truth t: [Double]) -> MetricSummary {
         MetricSummary(kendall: kendallTau(p, t), spearman: spearman(p, t), mse: mse(p, t), r2: r2(predicted: p, truth: t), n: p.count)

@@ -32,12 +32,12 @@ public struct Figure: Sendable, Equatable {
     public var notes: [String] = []
     /// Bar width in x units, for histograms.
     public var barWidth: Double = 0
-    /// Dotted vertical markers (x, label): where a predictor search starts picking (N).
-    public var markers: [(Double, String)] = []
+    /// Dotted vertical markers: where a predictor search starts picking (N).
+    public var markers: [Marker] = []
 
-    public static func == (a: Figure, b: Figure) -> Bool {
-        a.title == b.title && a.xLabel == b.xLabel && a.yLabel == b.yLabel && a.series == b.series && a.diagonal == b.diagonal
-            && a.notes == b.notes && a.barWidth == b.barWidth && a.lowerQuantile == b.lowerQuantile && a.markers.map(\.0) == b.markers.map(\.0) && a.markers.map(\.1) == b.markers.map(\.1)
+    public struct Marker: Sendable, Equatable {
+        public var x: Double
+        public var label: String
     }
 
     /// Points of point series outside the view (hidden by the quantile cut).

@@ -11,17 +11,6 @@ public enum FigureMetric: String, Sendable, CaseIterable {
     case val, test
 }
 
-/// 1234567 → "1,234,567".
-func countText(_ n: Int) -> String {
-    let digits = String(n)
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
-        out.append(c)
-    }
-    return out
-}
-
 extension Figure {
     /// Search curves with ± std bands (Fig. 7, 10, 11, 13). Oracle results (one point) are
     /// drawn as a flat line across the others' range.
@@ -33,7 +22,7 @@ extension Figure {
         let metricWord = space.isAccuracy ? "accuracy" : space.lowerIsBetter ? "loss" : space.metricName
         let maxBudget = curves.map(\.budgets).max() ?? 1
         var series: [Series] = []
-        var markers: [(Double, String)] = []
+        var markers: [Marker] = []
         let xsFor: (SearchCurve) -> [Double] = { c in
             switch x {
             case .models: return (1...c.budgets).map(Double.init)
@@ -52,7 +41,7 @@ extension Figure {
                 continue
             }
             series.append(Series(name: "\(c.name) (\(c.runs) runs)", xs: xsFor(c), ys: ys, band: sd, style: .line))
-            if let n = c.trainedBeforePrediction, x == .models { markers.append((Double(n), "N=\(n)")) }
+            if let n = c.trainedBeforePrediction, x == .models { markers.append(Marker(x: Double(n), label: "N=\(n)")) }
         }
         var f = Figure(title: title ?? "Search: \(what) \(metricWord) of the selected architecture",
                        xLabel: x == .models ? "number of trained models (N + K)" : "simulated training time (hours, recorded)",
@@ -71,7 +60,7 @@ extension Figure {
         let word = space.isAccuracy ? "validation accuracy" : space.lowerIsBetter && space.name == "nlp" ? "validation loss" : space.metricName
         let f = Figure(title: title ?? "Predicted vs true \(word)", xLabel: "true \(word)\(unit)",
                        yLabel: "predicted \(word)\(unit)",
-                       series: [Series(name: "\(countText(m.n)) architectures", xs: truth.map { $0 * scale }, ys: predicted.map { $0 * scale }, style: .points)],
+                       series: [Series(name: "\(formatCount(m.n)) architectures", xs: truth.map { $0 * scale }, ys: predicted.map { $0 * scale }, style: .points)],
                        diagonal: true,
                        notes: ["Kendall τ \(formatFixed(m.kendall, 3))  MSE \(mse)  R² \(formatFixed(m.r2, 3))", "bench: \(label)"])
         return f.focused()
@@ -85,7 +74,7 @@ extension Figure {
         let word = set.space.isAccuracy ? "accuracy" : "metric (\(set.space.metricName))"
         let tau = both.count > 1 ? Metrics.kendallTau(both.map(\.validation), both.map(\.test)) : .nan
         return Figure(title: title ?? "Validation vs test \(word)", xLabel: "validation \(word)\(unit)", yLabel: "test \(word)\(unit)",
-                      series: [Series(name: "\(countText(both.count)) architectures", xs: both.map { $0.validation * scale }, ys: both.map { $0.test * scale }, style: .points)],
+                      series: [Series(name: "\(formatCount(both.count)) architectures", xs: both.map { $0.validation * scale }, ys: both.map { $0.test * scale }, style: .points)],
                       diagonal: true, notes: ["Kendall τ \(formatFixed(tau, 3))", "bench: \(set.label)"]).focused()
     }
 
@@ -94,7 +83,7 @@ extension Figure {
         var f = self
         f.lowerQuantile = 0.005
         let hidden = f.hiddenPoints
-        if hidden > 0 { f.notes.insert("\(countText(hidden)) outliers below the view", at: f.notes.count - 1) }
+        if hidden > 0 { f.notes.insert("\(formatCount(hidden)) outliers below the view", at: f.notes.count - 1) }
         return f
     }
 
@@ -114,7 +103,7 @@ extension Figure {
                                 Series(name: "val < \(formatFixed(threshold * 100, 1)) % (\(Int(neg.reduce(0, +))))", xs: xs, ys: neg, style: .bars)],
                        notes: ["accuracy \(formatFixed(report.accuracy * 100, 2)) %, false-negative rate \(formatFixed(report.falseNegativeRate * 100, 2)) %", "bench: \(label)"])
         f.barWidth = 1 / Double(bins)
-        f.markers = [(0.5, "p = 0.5")]
+        f.markers = [Marker(x: 0.5, label: "p = 0.5")]
         return f
     }
 }

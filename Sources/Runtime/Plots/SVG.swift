@@ -42,7 +42,8 @@ public enum SVGRenderer {
             let lo = max(xr.lowerBound, yr.lowerBound), hi = min(xr.upperBound, yr.upperBound)
             s += "<line x1=\"\(n(sx(lo)))\" y1=\"\(n(sy(lo)))\" x2=\"\(n(sx(hi)))\" y2=\"\(n(sy(hi)))\" stroke=\"#555\" stroke-dasharray=\"6 4\"/>\n"
         }
-        for (x, label) in f.markers where xr.contains(x) {
+        for m in f.markers where xr.contains(m.x) {
+            let x = m.x, label = m.label
             s += "<line x1=\"\(n(sx(x)))\" y1=\"\(n(top))\" x2=\"\(n(sx(x)))\" y2=\"\(n(top + ph))\" stroke=\"#777\" stroke-dasharray=\"2 3\"/>"
             s += "<text x=\"\(n(sx(x) + 4))\" y=\"\(n(top + ph - 6))\" font-size=\"11\" fill=\"#555\">\(escape(label))</text>\n"
         }

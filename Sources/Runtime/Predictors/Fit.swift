@@ -102,8 +102,7 @@ public final class Predictor: @unchecked Sendable {
         // term, not the weight decay, dominates the gradient whatever the labels' spread.
         var mean = 0.0, scale = 1.0, lossUnit: Float = 1
         if config.loss == .mse {
-            let m = labels.reduce(0, +) / Double(n)
-            var sd = (labels.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(n)).squareRoot()
+            var (m, sd) = Metrics.meanAndSD(labels)
             if sd == 0 { sd = 1 }
             if config.shape.output == .linear { mean = m; scale = sd } else { lossUnit = Float(1 / sd) }
         }

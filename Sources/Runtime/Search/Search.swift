@@ -132,11 +132,11 @@ public enum Search {
                                timeMean: [.nan], trainedBeforePrediction: nil)
         case .random(let budget):
             guard budget >= 1, budget <= count else {
-                throw RuntimeError.invalidArgument("budget=\(budget) must be between 1 and the \(countText(count)) architectures of the benchmark")
+                throw RuntimeError.invalidArgument("budget=\(budget) must be between 1 and the \(formatCount(count)) architectures of the benchmark")
             }
         case .predictor(let c), .evolve(let c, _):
             guard c.n >= 1, c.k >= 1, c.n + c.k <= count else {
-                throw RuntimeError.invalidArgument("n + k = \(c.n + c.k) must not exceed the \(countText(count)) architectures of the benchmark")
+                throw RuntimeError.invalidArgument("n + k = \(c.n + c.k) must not exceed the \(formatCount(count)) architectures of the benchmark")
             }
             guard c.n >= c.regressor.batch else {
                 throw RuntimeError.invalidArgument("n=\(c.n) is smaller than one batch (\(c.regressor.batch)); raise n or lower batch=")
@@ -164,12 +164,7 @@ public enum Search {
         let length = all[0].validation.count
         func stats(_ key: KeyPath<RunTrace, [Double]>) -> ([Double], [Double]) {
             var mean = [Double](repeating: 0, count: length), sd = mean
-            for j in 0..<length {
-                let xs = all.map { $0[keyPath: key][j] }
-                let m = xs.reduce(0, +) / Double(xs.count)
-                mean[j] = m
-                sd[j] = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count)).squareRoot()
-            }
+            for j in 0..<length { (mean[j], sd[j]) = Metrics.meanAndSD(all.map { $0[keyPath: key][j] }) }
             return (mean, sd)
         }
         let (vm, vs) = stats(\.validation), (tm, ts) = stats(\.test), (time, _) = stats(\.time)

@@ -40,6 +40,26 @@ enum GraphBuilder {
         return LabeledGraph(ops: order.map { labels[$0] }, edges: rows)
     }
 
+    /// A graph written as {"ops": [labels], "edges": [[from, to], …]} (user spaces and
+    /// exported sets), vertex indices as given, ordered topologically here.
+    static func graph(json v: JSONValue, vocabulary: [String], at place: DataPlace) throws -> LabeledGraph {
+        guard let opList = v["ops"]?.array, !opList.isEmpty else { throw RuntimeError.malformed(place, detail: "missing 'ops' (the vertex labels)") }
+        let names = try opList.enumerated().map { k, o -> String in
+            guard let s = o.string else { throw RuntimeError.malformed(place, detail: "op \(k) is not a string") }
+            return s
+        }
+        let labels = try names.enumerated().map { k, s in try label(s, in: vocabulary, what: "op of vertex \(k)", at: place) }
+        guard let edgeList = v["edges"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'edges' (a list of [from, to] pairs)") }
+        let edges = try edgeList.map { e -> (Int, Int) in
+            guard let p = e.array, p.count == 2, let a = p[0].number, let b = p[1].number, a == a.rounded(), b == b.rounded(),
+                  a >= 0, b >= 0, Int(a) < names.count, Int(b) < names.count else {
+                throw RuntimeError.malformed(place, detail: "edges must be [from, to] pairs of vertex indices 0…\(names.count - 1)")
+            }
+            return (Int(a), Int(b))
+        }
+        return try make(labels: labels, names: names.enumerated().map { "vertex \($0) (\($1))" }, edges: edges, at: place)
+    }
+
     /// The label index of `name` in `vocabulary`, or an error suggesting the nearest.
     static func label(_ name: String, in vocabulary: [String], what: String, at place: DataPlace) throws -> UInt8 {
         guard let i = vocabulary.firstIndex(of: name) else {

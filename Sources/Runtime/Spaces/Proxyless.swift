@@ -37,6 +37,16 @@ public struct ProxylessArch: Hashable, Sendable, CustomStringConvertible {
         self.codes = codes.map(UInt8.init)
     }
 
+    /// The architecture of a JSON object's "arch" list (the seed's pairs, exported sets).
+    public init(json v: JSONValue, at place: DataPlace) throws {
+        guard let list = v["arch"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'arch' (22 layer codes)") }
+        let codes = try list.map { x -> Int in
+            guard let n = x.number, n == n.rounded(), abs(n) < 1000 else { throw RuntimeError.malformed(place, detail: "'arch' holds a non-integer") }
+            return Int(n)
+        }
+        try self.init(codes: codes, at: place)
+    }
+
     init(unchecked codes: [UInt8]) { self.codes = codes }
 
     /// The codes allowed at layer i.

@@ -41,6 +41,17 @@ public func runProgram(_ exe: String, _ args: [String]) throws -> (output: Strin
 }
 
 /// Fixed-point with `digits` decimals, identical on every platform.
+/// 1234567 → "1,234,567".
+public func formatCount(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+        out.append(c)
+    }
+    return (n < 0 ? "-" : "") + out
+}
+
 public func formatFixed(_ x: Double, _ digits: Int) -> String {
     guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
     var scale = 1.0
