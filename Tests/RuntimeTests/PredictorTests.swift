@@ -159,6 +159,64 @@ final class PredictorTests: XCTestCase {
         XCTAssertEqual(q.array[0], 2 - 0.1 * 0.5 * 2, accuracy: 1e-6)
     }
 
+    /// Inference (fused propagation, pooling as it goes, distinct-row products) against the
+    /// plain training forward without dropout: the same bits when every row is multiplied;
+    /// with distinct-row products only OpenBLAS's rounding of a row at another place in its
+    /// panel may differ (a few ulps).
+    func testInferenceForwardMatchesTheTrainingForward() {
+        let catalog = Space.catalog
+        var rng = RandomStream(seed: 21)
+        // Mixed sizes (padding rows), and a batch big enough that layer 2's rows repeat.
+        let idx = rng.distinct(700, from: catalog.cells.count)
+        let batch = InputBatch(capacity: idx.count)
+        batch.fill(catalog.cells, ArraySlice(idx))
+        for dim in [16, 37] {
+            let shape = NetworkShape(kind: .gcn, layers: 3, dim: dim, fc: [12], dropout: 0)
+            var params = Predictor.initialParameters(FitConfig(shape: shape, seed: 4), labels: [0.9, 0.8])
+            for i in params.indices { params[i] += Float(rng.uniform() - 0.5) * 0.1 }
+            func outputs(training: Bool, distinctRows: Bool) -> [Float] {
+                let net = Network(shape: shape, capacity: idx.count)
+                net.distinctRowProducts = distinctRows
+                var r = RandomStream(seed: 0)
+                let z = params.withUnsafeBufferPointer { net.forward($0.baseAddress!, batch, training: training, rng: &r) }
+                if !training && distinctRows {
+                    XCTAssertLessThan(net.dedupUnique[1] * 2, net.dedupRows[1], "layer 2's product should run on distinct rows")
+                }
+                return Array(UnsafeBufferPointer(start: z, count: idx.count))
+            }
+            let training = outputs(training: true, distinctRows: false)
+            let dense = outputs(training: false, distinctRows: false)
+            XCTAssertEqual(zip(dense, training).filter { $0.bitPattern != $1.bitPattern }.count, 0, "D=\(dim): fused inference changed bits")
+            let distinct = outputs(training: false, distinctRows: true)
+            XCTAssertLessThan(zip(distinct, training).map { abs($0 - $1) / max(abs($1), 1e-3) }.max()!, 4e-6, "D=\(dim)")
+        }
+    }
+
+    /// The optimizer's eight-lane body and its scalar tail do the same arithmetic.
+    func testAdamLanesMatchAScalarReference() {
+        for kind in OptimizerKind.allCases {
+            let n = 19
+            var rng = RandomStream(seed: 5)
+            let mask: [Float] = (0..<n).map { $0 % 3 == 0 ? 0 : 1 }
+            let opt = AdamOptimizer(kind: kind, count: n, weightDecay: 0.01, decayMask: mask)
+            let p = FloatBuffer((0..<n).map { _ in Float(rng.uniform() - 0.5) })
+            var q = p.array, m = [Float](repeating: 0, count: n), v = m
+            for step in 1...3 {
+                let g = FloatBuffer((0..<n).map { _ in Float(rng.uniform() - 0.5) })
+                opt.update(p.pointer, g.pointer, count: n, lr: 0.01)
+                let bc1 = 1 - powf(0.9, Float(step)), bc2 = 1 - powf(0.999, Float(step))
+                for i in 0..<n {
+                    var gi = g.array[i]
+                    if kind == .adamw { q[i] -= 0.01 * 0.01 * mask[i] * q[i] } else { gi += 0.01 * mask[i] * q[i] }
+                    m[i] = 0.9 * m[i] + (1 - 0.9) * gi
+                    v[i] = 0.999 * v[i] + (1 - 0.999) * gi * gi
+                    q[i] -= (0.01 / bc1) * m[i] / (v[i].squareRoot() / bc2.squareRoot() + 1e-8)
+                }
+            }
+            XCTAssertTrue(zip(p.array, q).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(kind): \(p.array) vs \(q)")
+        }
+    }
+
     func testFitIsDeterministicAndPredictIgnoresThreadCount() throws {
         let catalog = Space.catalog, table = Space.synthetic
         var rng = RandomStream(seed: 12)

@@ -55,24 +55,51 @@ public func batchedPropagate(
     }
 }
 
-/// `batchedPropagate` whose input rows are looked up: row r of x is `x + map[r]·ldx`
-/// (the distinct rows of a deduplicated product).
-@inline(__always)
-public func batchedPropagateMapped(
-    _ a: UnsafePointer<Float>, _ x: UnsafePointer<Float>, map: UnsafePointer<Int32>, ldx: Int,
-    _ out: UnsafeMutablePointer<Float>, ldo: Int, batch B: Int, vertices V: Int, columns D: Int
+/// One bidirectional GCN layer for inference, after its product P = H·[Wf | Wb]: for each
+/// graph b and vertex i, zf = Σ_j Af[i,j]·Pf[j] + bf and zb = Σ_j Ab[i,j]·Pb[j] + bb, then
+/// h = (relu(zf) + relu(zb)) / 2 — the arithmetic of `batchedPropagate`, `addBias` and
+/// `bidirectionalReLUMean`, in the same order (so the same bits), without storing z.
+/// Row j of graph b of P is `p + map[b·V + j]·ldp` when `map` is given (a distinct-row
+/// product), else `p + (b·V + j)·ldp`. With `pool`, h is not stored: each graph's mean over
+/// its real vertices goes to pool (B, D), summed in vertex order as `meanPool` does.
+///
+///   af, ab: (B, V, V)   p: rows of 2D at stride ldp   bias: (2D)   h: (B·V, D)   scratch: (2D)
+public func bidirectionalLayerInference(
+    _ af: UnsafePointer<Float>, _ ab: UnsafePointer<Float>, _ p: UnsafePointer<Float>, map: UnsafePointer<Int32>?, ldp: Int,
+    bias: UnsafePointer<Float>, batch B: Int, vertices V: Int, dim D: Int,
+    h: UnsafeMutablePointer<Float>?, pool: (out: UnsafeMutablePointer<Float>, counts: UnsafePointer<Int32>)?,
+    scratch s: UnsafeMutablePointer<Float>
 ) {
+    let sf = s, sb = s + D, biasF = bias, biasB = bias + D
     for b in 0..<B {
-        let ab = a + b * V * V
-        for i in 0..<V {
-            let o = out + (b * V + i) * ldo
-            for d in 0..<D { o[d] = 0 }
+        let fb = af + b * V * V, bb = ab + b * V * V
+        let n = pool.map { Int($0.counts[b]) } ?? V
+        let o = pool.map { $0.out + b * D }
+        if let o { o.update(repeating: 0, count: D) }
+        for i in 0..<n {
+            s.update(repeating: 0, count: 2 * D)
             for j in 0..<V {
-                let w = ab[i * V + j]
+                let w = fb[i * V + j]
                 if w == 0 { continue }
-                let xr = x + Int(map[b * V + j]) * ldx
-                for d in 0..<D { o[d] += w * xr[d] }
+                let xr = p + (map.map { Int($0[b * V + j]) } ?? (b * V + j)) * ldp
+                for d in 0..<D { sf[d] += w * xr[d] }
             }
+            for j in 0..<V {
+                let w = bb[i * V + j]
+                if w == 0 { continue }
+                let xr = p + (map.map { Int($0[b * V + j]) } ?? (b * V + j)) * ldp + D
+                for d in 0..<D { sb[d] += w * xr[d] }
+            }
+            if let o {
+                for d in 0..<D { o[d] += 0.5 * (max(sf[d] + biasF[d], 0) + max(sb[d] + biasB[d], 0)) }
+            } else if let h {
+                let hr = h + (b * V + i) * D
+                for d in 0..<D { hr[d] = 0.5 * (max(sf[d] + biasF[d], 0) + max(sb[d] + biasB[d], 0)) }
+            }
+        }
+        if let o {
+            let inv = n > 0 ? 1 / Float(n) : 0
+            for d in 0..<D { o[d] *= inv }
         }
     }
 }
@@ -217,8 +244,20 @@ public final class RowDeduplicator {
                     map.withUnsafeMutableBufferPointer { m in
                         for r in 0..<rows {
                             let row = bits + r * width
-                            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-                            for k in 0..<width { h = (h ^ UInt64(row[k])) &* 0x0000_0100_0000_01b3 }
+                            // Four interleaved FNV-1a lanes (independent multiplies), folded.
+                            var h0: UInt64 = 0xcbf2_9ce4_8422_2325, h1 = h0 &+ 1, h2 = h0 &+ 2, h3 = h0 &+ 3
+                            let prime: UInt64 = 0x0000_0100_0000_01b3
+                            var k = 0
+                            while k &+ 4 <= width {
+                                h0 = (h0 ^ UInt64(row[k])) &* prime
+                                h1 = (h1 ^ UInt64(row[k &+ 1])) &* prime
+                                h2 = (h2 ^ UInt64(row[k &+ 2])) &* prime
+                                h3 = (h3 ^ UInt64(row[k &+ 3])) &* prime
+                                k &+= 4
+                            }
+                            while k < width { h0 = (h0 ^ UInt64(row[k])) &* prime; k &+= 1 }
+                            var h = ((h0 ^ (h1 &* 31)) &* prime ^ (h2 &* 131)) &* prime ^ (h3 &* 1031)
+                            h = h &* 0x9e37_79b9_7f4a_7c15
                             var s = Int(truncatingIfNeeded: h ^ (h >> 29)) & (size - 1)
                             while true {
                                 let u = Int(table[s])

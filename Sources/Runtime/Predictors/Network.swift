@@ -145,40 +145,22 @@ public final class Network: @unchecked Sendable {
         precondition(B <= capacity)
         batchSize = B
         switch shape.kind {
+        case .gcn where !training:
+            inferGCN(params, batch)
         case .gcn:
             normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: B, vertices: V, forward: af.pointer, backward: ab.pointer)
             for l in 0..<shape.layers {
                 let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
                 let din = bodyIn[l]
                 // P = H · [Wf | Wb]        (B·V, 2D)
-                var done = false
-                if !training && l > 0 {
-                    // Inference: multiply only the distinct rows of H, then spread them.
-                    let u = dedup.run(input, rows: B * V, width: din, unique: uniqueRows.pointer)
-                    dedupRows[l] += B * V
-                    dedupUnique[l] += u
-                    if 4 * u < 3 * B * V {
-                        BLAS.sgemm(transA: false, transB: false, m: u, n: 2 * D, k: din, alpha: 1, a: uniqueRows.pointer, lda: din,
-                                   b: params + bodyW[l], ldb: 2 * D, beta: 0, c: uniqueProduct.pointer, ldc: 2 * D)
-                        // Z = [Af·Pf | Ab·Pb], reading each row's product through the map.
-                        dedup.map.withUnsafeBufferPointer { m in
-                            let up = UnsafePointer(uniqueProduct.pointer)
-                            batchedPropagateMapped(af.pointer, up, map: m.baseAddress!, ldx: 2 * D, z[l].pointer, ldo: 2 * D, batch: B, vertices: V, columns: D)
-                            batchedPropagateMapped(ab.pointer, up + D, map: m.baseAddress!, ldx: 2 * D, z[l].pointer + D, ldo: 2 * D, batch: B, vertices: V, columns: D)
-                        }
-                        done = true
-                    }
-                }
-                if !done {
-                    BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
-                               b: params + bodyW[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
-                    // Z = [Af·Pf | Ab·Pb]
-                    batchedPropagate(af.pointer, transpose: false, p[l].pointer, ldx: 2 * D, z[l].pointer, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
-                    batchedPropagate(ab.pointer, transpose: false, p[l].pointer + D, ldx: 2 * D, z[l].pointer + D, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
-                }
+                BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
+                           b: params + bodyW[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
+                // Z = [Af·Pf | Ab·Pb]
+                batchedPropagate(af.pointer, transpose: false, p[l].pointer, ldx: 2 * D, z[l].pointer, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
+                batchedPropagate(ab.pointer, transpose: false, p[l].pointer + D, ldx: 2 * D, z[l].pointer + D, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
                 addBias(z[l].pointer, ld: 2 * D, rows: B * V, params + bodyB[l], cols: 2 * D)
                 bidirectionalReLUMean(z[l].pointer, h[l].pointer, rows: B * V, dim: D)
-                if training && shape.dropout > 0 {
+                if shape.dropout > 0 {
                     dropoutForward(h[l].pointer, mask: masks[l].pointer, count: B * V * D, rate: shape.dropout, rng: &rng)
                 }
             }
@@ -219,6 +201,47 @@ public final class Network: @unchecked Sendable {
         dense(x, rows: B, inDim: din, params + headW[shape.fc.count], params + headB[shape.fc.count], outDim: 1, out.pointer)
         return out.pointer
     }
+
+    /// The GCN body for inference, into `pooled`: the arithmetic of training's forward, with
+    /// propagation, bias and ReLU-mean fused in one pass that never stores z, the last layer
+    /// pooling as it goes instead of storing its rows, and — where a layer's input has few
+    /// distinct rows (after one layer a vertex's row depends only on its op and its
+    /// neighbours' ops) — the product taken over those rows only, read through the row map.
+    func inferGCN(_ params: UnsafePointer<Float>, _ batch: InputBatch) {
+        let B = batch.size, V = shape.vertices, D = shape.dim
+        normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: B, vertices: V, forward: af.pointer, backward: ab.pointer)
+        let scratch = gradA.pointer
+        for l in 0..<shape.layers {
+            let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
+            let din = bodyIn[l], last = l == shape.layers - 1
+            let bias = params + bodyB[l]
+            let pool = last ? (out: pooled.pointer, counts: UnsafePointer(batch.counts)) : nil
+            if l > 0 && distinctRowProducts {
+                let u = dedup.run(input, rows: B * V, width: din, unique: uniqueRows.pointer)
+                dedupRows[l] += B * V
+                dedupUnique[l] += u
+                if 4 * u < 3 * B * V {
+                    BLAS.sgemm(transA: false, transB: false, m: u, n: 2 * D, k: din, alpha: 1, a: uniqueRows.pointer, lda: din,
+                               b: params + bodyW[l], ldb: 2 * D, beta: 0, c: uniqueProduct.pointer, ldc: 2 * D)
+                    dedup.map.withUnsafeBufferPointer { m in
+                        bidirectionalLayerInference(af.pointer, ab.pointer, uniqueProduct.pointer, map: m.baseAddress!, ldp: 2 * D, bias: bias,
+                                                    batch: B, vertices: V, dim: D, h: h[l].pointer, pool: pool, scratch: scratch)
+                    }
+                    continue
+                }
+            }
+            BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
+                       b: params + bodyW[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
+            bidirectionalLayerInference(af.pointer, ab.pointer, p[l].pointer, map: nil, ldp: 2 * D, bias: bias, batch: B, vertices: V, dim: D,
+                                        h: h[l].pointer, pool: pool, scratch: scratch)
+        }
+    }
+
+    /// Whether inference multiplies only the distinct rows of a layer's input where that
+    /// pays (on by default). It changes only the last bits of some outputs — OpenBLAS rounds
+    /// a row's product differently at different places in a panel — never what a fixed batch
+    /// gives; tests turn it off to compare inference with the training forward bit for bit.
+    public var distinctRowProducts = true
 
     /// Backpropagates dL/dz (B) from the last `forward(training:)`, adding into `grads`.
     public func backward(_ params: UnsafePointer<Float>, _ grads: UnsafeMutablePointer<Float>, _ batch: InputBatch, dz: UnsafePointer<Float>) {
