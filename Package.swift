@@ -14,16 +14,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // System libraries: the only C the project links against.
+        // System libraries: the C the project links against.
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
             name: "CReadline", path: "Sources/CReadline",
             providers: [.apt(["libreadline-dev"])]),
+        // The optimizer step, in C so its square roots vectorise (see the header).
+        .target(
+            name: "CKernels", path: "Sources/CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         .target(
             name: "Runtime",
-            dependencies: ["CBLAS", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["CBLAS", "CKernels", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "Interpreter",
             dependencies: ["Runtime", "CReadline"]),

@@ -128,8 +128,8 @@ public func accumulateBiasGradient(_ dz: UnsafePointer<Float>, ld: Int, rows: In
 @inline(__always)
 public func bidirectionalReLUMean(_ z: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
     for r in 0..<rows {
-        let zr = z + r * 2 * D, hr = h + r * D
-        for d in 0..<D { hr[d] = 0.5 * (max(zr[d], 0) + max(zr[D + d], 0)) }
+        let zf = z + r * 2 * D, zb = zf + D, hr = h + r * D
+        for d in 0..<D { hr[d] = 0.5 * (max(zf[d], 0) + max(zb[d], 0)) }
     }
 }
 
@@ -137,10 +137,11 @@ public func bidirectionalReLUMean(_ z: UnsafePointer<Float>, _ h: UnsafeMutableP
 @inline(__always)
 public func bidirectionalReLUMeanBackward(_ z: UnsafePointer<Float>, _ dh: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
     for r in 0..<rows {
-        let zr = z + r * 2 * D, g = dh + r * D, o = dz + r * 2 * D
+        let zf = z + r * 2 * D, zb = zf + D, g = dh + r * D, of = dz + r * 2 * D, ob = of + D
         for d in 0..<D {
-            o[d] = zr[d] > 0 ? 0.5 * g[d] : 0
-            o[D + d] = zr[D + d] > 0 ? 0.5 * g[d] : 0
+            let half = 0.5 * g[d]
+            of[d] = zf[d] > 0 ? half : 0
+            ob[d] = zb[d] > 0 ? half : 0
         }
     }
 }
@@ -204,7 +205,8 @@ public func meanPoolBackward(_ dg: UnsafePointer<Float>, counts: UnsafePointer<I
         let inv = n > 0 ? 1 / Float(n) : 0
         for v in 0..<V {
             let o = dh + (b * V + v) * D
-            if v < n { for d in 0..<D { o[d] = dg[b * D + d] * inv } } else { for d in 0..<D { o[d] = 0 } }
+            let g = dg + b * D
+            if v < n { for d in 0..<D { o[d] = g[d] * inv } } else { o.update(repeating: 0, count: D) }
         }
     }
 }
