@@ -8,7 +8,11 @@ Two jobs, neither needed by CI (CI only reads the committed golden file):
                         order, and writes the loss after steps 1, 10 and 100 and the final
                         predictions on the held-out cells to OUT (the golden numbers).
   speed N EPOCHS DIM    Times a fit of N cells for EPOCHS epochs at size DIM (batch 10) and a
-                        prediction of 423,624 cells, printing "fit SECONDS" and "predict SECONDS".
+                        prediction of 423,624 cells, twice: with the port below ("fit SECONDS",
+                        "predict SECONDS") and with a plain module port, written as a PyTorch
+                        user would write the paper's model (nn.Linear per direction, dropout
+                        after each layer, TensorDataset + DataLoader, Adam with weight decay,
+                        CosineAnnealingLR per step) ("plain-fit SECONDS", "plain-predict SECONDS").
 
 The math is npsh's, written plainly: adjacency (and its transpose) with self-loops on real
 vertices, row-normalised; per layer P = H·W, Z = [Af·Pf + bf | Ab·Pb + bb],
@@ -170,10 +174,76 @@ def speed(n, epochs, dim):
             model(bo[:k], baf[:k], bab[:k], bc[:k])
     print(f"predict {time.time() - t:.3f}")
 
+
+class PlainBiGCN(torch.nn.Module):
+    def __init__(self, din, dim):
+        super().__init__()
+        self.fw = torch.nn.Linear(din, dim)
+        self.bw = torch.nn.Linear(din, dim)
+
+    def forward(self, x, af, ab):
+        return 0.5 * (torch.relu(af @ self.fw(x)) + torch.relu(ab @ self.bw(x)))
+
+
+class PlainPredictor(torch.nn.Module):
+    def __init__(self, layers, dim, fc, dropout=0.1):
+        super().__init__()
+        self.gcn = torch.nn.ModuleList([PlainBiGCN(5 if l == 0 else dim, dim) for l in range(layers)])
+        self.drop = torch.nn.Dropout(dropout)
+        self.fc = torch.nn.Linear(dim, fc)
+        self.out = torch.nn.Linear(fc, 1)
+
+    def forward(self, ops, af, ab, mask):
+        h = ops
+        for layer in self.gcn:
+            h = self.drop(layer(h, af, ab))
+        g = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        return 0.1 + 0.9 * torch.sigmoid(self.out(torch.relu(self.fc(g))))[:, 0]
+
+
+def plain_speed(n, epochs, dim):
+    from torch.utils.data import DataLoader, TensorDataset
+    torch.manual_seed(0)
+    V = 7
+    def random_cells(k):
+        ops = torch.zeros(k, V, 5)
+        ops[:, 0, 0] = 1
+        ops[:, -1, 4] = 1
+        ops[torch.arange(k)[:, None], torch.arange(1, V - 1)[None, :], torch.randint(1, 4, (k, V - 2))] = 1
+        adj = torch.triu((torch.rand(k, V, V) < 0.3).float(), diagonal=1)
+        af, ab = normalise(adj, torch.full((k,), V, dtype=torch.long))
+        return ops, af, ab, torch.ones(k, V)
+    model = PlainPredictor(3, dim, 128)
+    ops, af, ab, mask = random_cells(n)
+    labels = 0.85 + 0.1 * torch.rand(n)
+    loader = DataLoader(TensorDataset(ops, af, ab, mask, labels), batch_size=10, shuffle=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(loader))
+    model.train()
+    t = time.time()
+    for _ in range(epochs):
+        for o, f, b, m, y in loader:
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(o, f, b, m), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+    print(f"plain-fit {time.time() - t:.3f}", flush=True)
+    model.eval()
+    total = 423624
+    ops, af, ab, mask = random_cells(total)
+    t = time.time()
+    with torch.no_grad():
+        for start in range(0, total, 1024):
+            end = min(total, start + 1024)
+            model(ops[start:end], af[start:end], ab[start:end], mask[start:end])
+    print(f"plain-predict {time.time() - t:.3f}", flush=True)
+
 if __name__ == "__main__":
     if sys.argv[1] == "parity":
         parity(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "speed":
         speed(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        plain_speed(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     else:
         sys.exit("usage: predictor_reference.py parity FIXTURE OUT | speed N EPOCHS DIM")

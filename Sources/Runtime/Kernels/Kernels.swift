@@ -162,18 +162,20 @@ public func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutable
     let keep = 1 / (1 - p)
     let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
     var i = 0
-    while i < n {
-        // One 64-bit draw gives four 16-bit uniforms; p is compared at 16-bit resolution.
+    // One 64-bit draw gives four 16-bit uniforms; p is compared at 16-bit resolution.
+    while i + 4 <= n {
         let r = rng.next()
-        var k = 0
-        while k < 4 && i < n {
-            let u = (r >> (16 * UInt64(k))) & 0xffff
-            mask[i] = (u << 48) < threshold ? 0 : keep
-            x[i] *= mask[i]
-            i += 1
-            k += 1
-        }
+        mask[i] = (r << 48) < threshold ? 0 : keep
+        mask[i + 1] = ((r >> 16) << 48) < threshold ? 0 : keep
+        mask[i + 2] = ((r >> 32) << 48) < threshold ? 0 : keep
+        mask[i + 3] = ((r >> 48) << 48) < threshold ? 0 : keep
+        i += 4
     }
+    if i < n {
+        let r = rng.next()
+        for k in 0..<(n - i) { mask[i + k] = (((r >> (16 * UInt64(k))) & 0xffff) << 48) < threshold ? 0 : keep }
+    }
+    multiplyInPlace(x, by: mask, count: n)
 }
 
 @inline(__always)

@@ -65,8 +65,9 @@ public final class Network: @unchecked Sendable {
     // Inference: distinct rows of a layer's input and their product (see RowDeduplicator).
     let dedup = RowDeduplicator()
     var uniqueRows: FloatBuffer, uniqueProduct: FloatBuffer
-    /// Rows and distinct rows seen by inference products, per layer (for the benchmark).
-    public private(set) var dedupRows = [Int](), dedupUnique = [Int]()
+    /// Rows and distinct rows seen by inference products, and rows actually multiplied, per
+    /// layer (for the benchmark).
+    public private(set) var dedupRows = [Int](), dedupUnique = [Int](), multipliedRows = [Int]()
     var batchSize = 0
     /// Width of the body's output, the head's input.
     var repWidth: Int { shape.kind == .cnn ? shape.flatWidth * shape.dim : shape.dim }
@@ -134,6 +135,7 @@ public final class Network: @unchecked Sendable {
         uniqueProduct = FloatBuffer(shape.kind == .gcn ? rows * 2 * D : 0)
         dedupRows = [Int](repeating: 0, count: shape.layers)
         dedupUnique = [Int](repeating: 0, count: shape.layers)
+        multipliedRows = [Int](repeating: 0, count: shape.layers)
         cnnColumns = FloatBuffer(shape.kind == .cnn ? rows * 3 * D : 0)
         cnnNext = FloatBuffer(shape.kind == .cnn ? rows * D : 0)
     }
@@ -221,6 +223,7 @@ public final class Network: @unchecked Sendable {
                 dedupRows[l] += B * V
                 dedupUnique[l] += u
                 if 4 * u < 3 * B * V {
+                    multipliedRows[l] += u
                     BLAS.sgemm(transA: false, transB: false, m: u, n: 2 * D, k: din, alpha: 1, a: uniqueRows.pointer, lda: din,
                                b: params + bodyW[l], ldb: 2 * D, beta: 0, c: uniqueProduct.pointer, ldc: 2 * D)
                     dedup.map.withUnsafeBufferPointer { m in
@@ -230,6 +233,7 @@ public final class Network: @unchecked Sendable {
                     continue
                 }
             }
+            multipliedRows[l] += B * V
             BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
                        b: params + bodyW[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
             bidirectionalLayerInference(af.pointer, ab.pointer, p[l].pointer, map: nil, ldp: 2 * D, bias: bias, batch: B, vertices: V, dim: D,
