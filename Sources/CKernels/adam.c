@@ -1,11 +1,11 @@
 #include "ckernels.h"
 #include <math.h>
 
-void npsh_adam_update(float *restrict params, const float *restrict grads, float *restrict m, float *restrict v,
+void npsh_adam_update(float *restrict params, const float *restrict grads, const float *restrict grads2, float *restrict m, float *restrict v,
                       const float *restrict decay, long n, float b1, float c1, float b2, float c2, float step_size,
                       float sqrt_bc2, float eps, float wd, float lrwd, int decoupled) {
     for (long i = 0; i < n; i++) {
-        float p = params[i], g = grads[i];
+        float p = params[i], g = grads2 ? grads[i] + grads2[i] : grads[i];
         // Adam adds the L2 term to the gradient; AdamW shrinks the weight first.
         if (decoupled) p -= lrwd * decay[i] * p; else g += wd * decay[i] * p;
         float m1 = b1 * m[i] + c1 * g;

@@ -226,6 +226,15 @@ final class PredictorTests: XCTestCase {
         let a = try Predictor.fit(config, cells: catalog.cells, indices: idx, labels: labels)
         let b = try Predictor.fit(config, cells: catalog.cells, indices: idx, labels: labels)
         XCTAssertEqual(a.parameters, b.parameters)
+        // The halves of each batch run on two threads or one after the other: same bits,
+        // also with odd batches and a last batch of one (40 = 13 × 3 + 1).
+        XCTAssertEqual(try Predictor.fit(config, cells: catalog.cells, indices: idx, labels: labels, threads: 1).parameters, a.parameters)
+        var odd = config
+        odd.batch = 3
+        let oddTwo = try Predictor.fit(odd, cells: catalog.cells, indices: idx, labels: labels, threads: 2)
+        XCTAssertEqual(try Predictor.fit(odd, cells: catalog.cells, indices: idx, labels: labels, threads: 1).parameters, oddTwo.parameters)
+        XCTAssertEqual(oddTwo.stepLosses.count, 14 * 5)
+        XCTAssertNotEqual(oddTwo.parameters, a.parameters)
         let candidates = Array(0..<5000)
         let one = a.predict(cells: catalog.cells, indices: candidates, threads: 1, batchSize: 256)
         XCTAssertEqual(one, a.predict(cells: catalog.cells, indices: candidates, threads: 2, batchSize: 256))

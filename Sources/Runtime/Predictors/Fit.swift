@@ -75,9 +75,16 @@ public final class Predictor: @unchecked Sendable {
     /// Fits on `cells[indices[k]]` with `labels[k]` (accuracies as fractions; 0/1 for bce).
     /// `initial` and `order` (per-epoch batch orders) replace the seeded draws, for parity
     /// tests against a reference implementation.
+    ///
+    /// Each batch is split into two fixed halves (the first ⌈b/2⌉ members, then the rest),
+    /// each run through its own network with its own dropout stream, and the step's gradient
+    /// is the first half's plus the second's. With `threads` ≥ 2 the halves, and then the
+    /// two halves of the optimizer step, run on two threads; with 1 they run one after the
+    /// other. Either way the arithmetic is the same, so the weights are bit-identical
+    /// whatever the thread count.
     public static func fit<T: GraphWritable & Sendable>(
         _ config: FitConfig, cells: [T], indices: [Int], labels: [Double],
-        initial: [Float]? = nil, order: [[Int]]? = nil, progress: ((Int) -> Bool)? = nil
+        initial: [Float]? = nil, order: [[Int]]? = nil, threads: Int = 2, progress: ((Int) -> Bool)? = nil
     ) throws -> Predictor {
         let n = indices.count
         guard n > 0 else { throw RuntimeError.invalidArgument("cannot fit a predictor on an empty set") }
@@ -108,21 +115,22 @@ public final class Predictor: @unchecked Sendable {
         }
         let targets = labels.map { Float(($0 - mean) / scale) }
 
-        let net = Network(shape: config.shape, capacity: config.batch)
-        let count = net.layout.count
+        let half = (config.batch + 1) / 2
+        let halves = (0..<2).map { _ in FitHalf(shape: config.shape, capacity: half) }
+        let count = halves[0].net.layout.count
         let root = RandomStream(seed: config.seed, path: ["fit"])
         let start = initial ?? initialParameters(config, labels: labels)
         guard start.count == count else { throw RuntimeError.invalidArgument("initial weights have \(start.count) values, the model \(count)") }
         let params = FloatBuffer(start)
-        let grads = FloatBuffer(count)
-        let opt = AdamOptimizer(kind: config.optimizer, count: count, weightDecay: Float(config.weightDecay), decayMask: net.layout.decayMask)
-        let batch = InputBatch(capacity: config.batch, vertices: config.shape.vertices, opKinds: config.shape.opKinds)
+        let opt = AdamOptimizer(kind: config.optimizer, count: count, weightDecay: Float(config.weightDecay), decayMask: halves[0].net.layout.decayMask)
         let stepsPerEpoch = (n + config.batch - 1) / config.batch
         let total = stepsPerEpoch * config.epochs
         var epochLosses: [Double] = []
         var stepLosses: [Float] = []
         stepLosses.reserveCapacity(total)
-        let dz = FloatBuffer(config.batch)
+        let members = FitMembers(capacity: config.batch)
+        let twoThreads = threads >= 2, unit = lossUnit
+        let shared = UncheckedSendable((cells: cells, indices: indices, targets: targets, params: params, halves: halves, members: members))
         var step = 0
         for epoch in 0..<config.epochs {
             var perm: [Int]
@@ -135,22 +143,26 @@ public final class Predictor: @unchecked Sendable {
             }
             var sum = 0.0
             for s in 0..<stepsPerEpoch {
-                let members = perm[(s * config.batch)..<min(n, (s + 1) * config.batch)]
-                batch.fill(cells, ArraySlice(members.map { indices[$0] }))
-                grads.zero()
-                var dropout = root.child("dropout", .index(UInt64(step)))
-                let z = net.forward(params.pointer, batch, training: true, rng: &dropout)
-                let b = members.count
-                var loss: Float = 0
-                for (k, m) in members.enumerated() {
-                    let (l, g) = lossAndGradient(z[k], target: targets[m], config: config, unit: lossUnit)
-                    loss += l
-                    dz.pointer[k] = g / Float(b)
+                let range = (s * config.batch)..<min(n, (s + 1) * config.batch)
+                let b = range.count
+                for (k, i) in range.enumerated() { members.items[k] = perm[i] }
+                // Halves [0, ⌈b/2⌉) and [⌈b/2⌉, b); a batch of one has only the first.
+                let cut = (b + 1) / 2
+                let parts = b >= 2 ? 2 : 1
+                let dropout = root.child("dropout", .index(UInt64(step)))
+                let run: @Sendable (Int) -> Void = { h in
+                    let v = shared.value
+                    let lo = h == 0 ? 0 : cut, hi = h == 0 ? cut : b
+                    v.halves[h].run(params: v.params, cells: v.cells, indices: v.indices, targets: v.targets, members: v.members,
+                                    range: lo..<hi, batchSize: b, config: config, unit: unit, dropout: dropout.child("half", .index(UInt64(h))))
                 }
+                if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: run) } else { for h in 0..<parts { run(h) } }
+                var loss: Float = 0
+                for k in 0..<b { loss += members.losses[k] }
                 loss /= Float(b)
-                net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
                 let lr = cosineLearningRate(base: config.learningRate, step: step, total: total)
-                opt.update(params.pointer, grads.pointer, count: count, lr: Float(lr))
+                opt.update(params.pointer, halves[0].grads.pointer, plus: parts == 2 ? UnsafePointer(halves[1].grads.pointer) : nil,
+                           count: count, lr: Float(lr), threads: twoThreads ? 2 : 1)
                 stepLosses.append(loss)
                 sum += Double(loss) * Double(b)
                 step += 1
@@ -242,6 +254,47 @@ public final class Predictor: @unchecked Sendable {
         var result = [Double](repeating: 0, count: n)
         for part in parts { for (k, values) in part { for (j, v) in values.enumerated() { result[k * batchSize + j] = v } } }
         return result
+    }
+}
+
+/// The members of one step's batch (positions in the training set) and their losses.
+final class FitMembers: @unchecked Sendable {
+    var items: [Int]
+    var losses: [Float]
+    init(capacity: Int) {
+        items = [Int](repeating: 0, count: capacity)
+        losses = [Float](repeating: 0, count: capacity)
+    }
+}
+
+/// One half of a training batch: its network, inputs, dL/dz and gradient.
+final class FitHalf: @unchecked Sendable {
+    let net: Network
+    let batch: InputBatch
+    let dz: FloatBuffer
+    let grads: FloatBuffer
+
+    init(shape: NetworkShape, capacity: Int) {
+        net = Network(shape: shape, capacity: capacity)
+        batch = InputBatch(capacity: capacity, vertices: shape.vertices, opKinds: shape.opKinds)
+        dz = FloatBuffer(capacity)
+        grads = FloatBuffer(net.layout.count)
+    }
+
+    /// Forward and backward over members[range]; gradients of the batch's mean loss (over
+    /// `batchSize`) into `grads`, each member's loss into members.losses.
+    func run<T: GraphWritable>(params: FloatBuffer, cells: [T], indices: [Int], targets: [Float], members: FitMembers, range: Range<Int>,
+                               batchSize b: Int, config: FitConfig, unit: Float, dropout: RandomStream) {
+        batch.fill(cells, ArraySlice(range.map { indices[members.items[$0]] }))
+        grads.zero()
+        var rng = dropout
+        let z = net.forward(params.pointer, batch, training: true, rng: &rng)
+        for (k, m) in range.enumerated() {
+            let (l, g) = Predictor.lossAndGradient(z[k], target: targets[members.items[m]], config: config, unit: unit)
+            members.losses[m] = l
+            dz.pointer[k] = g / Float(b)
+        }
+        net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
     }
 }
 

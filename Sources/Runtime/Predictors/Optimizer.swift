@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 
 /// Which optimizer: Adam with L2 weight decay added to the gradient, or AdamW with
 /// decoupled decay. Decay applies to weights, not biases.
@@ -29,13 +30,27 @@ public final class AdamOptimizer {
         decay = FloatBuffer(decayMask)
     }
 
-    /// θ ← update(θ, g) at learning rate `lr` (CKernels' npsh_adam_update: the formula
-    /// above, element by element, vectorised).
-    public func update(_ params: UnsafeMutablePointer<Float>, _ grads: UnsafePointer<Float>, count n: Int, lr: Float) {
+    /// θ ← update(θ, g) at learning rate `lr`, where g is `grads`, plus `plus` when given
+    /// (the two halves of a batch). CKernels' npsh_adam_update does the formula above element
+    /// by element, vectorised; with `threads` ≥ 2 the two halves of the parameters are
+    /// updated on two threads — elementwise, so the same bits.
+    public func update(_ params: UnsafeMutablePointer<Float>, _ grads: UnsafePointer<Float>, plus: UnsafePointer<Float>? = nil,
+                       count n: Int, lr: Float, threads: Int = 1) {
         step += 1
         let bc1 = 1 - powPortable(beta1, Float(step)), bc2 = 1 - powPortable(beta2, Float(step))
-        npsh_adam_update(params, grads, m.pointer, v.pointer, decay.pointer, n, beta1, 1 - beta1, beta2, 1 - beta2,
-                         lr / bc1, bc2.squareRoot(), eps, weightDecay, lr * weightDecay, kind == .adamw ? 1 : 0)
+        let c = UncheckedSendable((params, grads, plus, m.pointer, v.pointer, decay.pointer))
+        let (b1, b2, eps, wd, kind) = (beta1, beta2, eps, weightDecay, kind)
+        let chunk: @Sendable (Range<Int>) -> Void = { r in
+            let (p, g, g2, m, v, d) = c.value
+            npsh_adam_update(p + r.lowerBound, g + r.lowerBound, g2.map { $0 + r.lowerBound }, m + r.lowerBound, v + r.lowerBound,
+                             d + r.lowerBound, r.count, b1, 1 - b1, b2, 1 - b2, lr / bc1, bc2.squareRoot(), eps, wd, lr * wd,
+                             kind == .adamw ? 1 : 0)
+        }
+        if threads >= 2 && n >= 4096 {
+            DispatchQueue.concurrentPerform(iterations: 2) { h in chunk(chunkRange(h, of: 2, count: n)) }
+        } else {
+            chunk(0..<n)
+        }
     }
 }
 

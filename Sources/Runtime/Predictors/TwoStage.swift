@@ -38,16 +38,17 @@ public enum FittedPredictor: Sendable {
 
     /// Fits the cascade: the classifier on all, the regressor on labels ≥ threshold.
     public static func fitTwoStage<T: GraphWritable & Sendable>(regressor: FitConfig, classifier: FitConfig, threshold: Double, cells: [T],
-                                   indices: [Int], labels: [Double], progress: ((Int) -> Bool)? = nil) throws -> FittedPredictor {
+                                   indices: [Int], labels: [Double], threads: Int = 2, progress: ((Int) -> Bool)? = nil) throws -> FittedPredictor {
         let classes = labels.map { $0 >= threshold ? 1.0 : 0.0 }
         guard classes.contains(1), classes.contains(0) else {
             throw RuntimeError.invalidArgument("two-stage needs architectures on both sides of \(threshold * 100) %; all \(labels.count) are on one side")
         }
-        let c = try Predictor.fit(classifier, cells: cells, indices: indices, labels: classes, progress: progress)
+        let c = try Predictor.fit(classifier, cells: cells, indices: indices, labels: classes, threads: threads, progress: progress)
         let keep = labels.indices.filter { labels[$0] >= threshold }
         var rc = regressor
         rc.batch = min(rc.batch, keep.count)
-        let r = try Predictor.fit(rc, cells: cells, indices: keep.map { indices[$0] }, labels: keep.map { labels[$0] }, progress: progress)
+        let r = try Predictor.fit(rc, cells: cells, indices: keep.map { indices[$0] }, labels: keep.map { labels[$0] }, threads: threads,
+                                  progress: progress)
         return .twoStage(classifier: c, regressor: r, threshold: threshold)
     }
 }

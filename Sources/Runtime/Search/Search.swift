@@ -200,7 +200,8 @@ public enum Search {
             if var cls = c.classifier {
                 var clsStream = root.child("classifier")
                 cls.seed = clsStream.next()
-                let fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: first, labels: labels)
+                let fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: first, labels: labels,
+                                                             threads: 1)
                 guard case .twoStage(let classifier, let regressor, _) = fitted else { fatalError("two-stage fit returned one model") }
                 // The regressor only ranks what the classifier accepts, unless too few are.
                 let prob = classifier.predict(cells: archs, indices: rest, threads: 1)
@@ -215,7 +216,7 @@ public enum Search {
                     scores = zip(values, prob).map { $1 >= 0.5 ? $0 : $0 - 1 }
                 }
             } else {
-                let model = try Predictor.fit(reg, cells: archs, indices: first, labels: labels)
+                let model = try Predictor.fit(reg, cells: archs, indices: first, labels: labels, threads: 1)
                 scores = model.predict(cells: archs, indices: rest, threads: 1)
             }
             let space = p.space
@@ -229,7 +230,7 @@ public enum Search {
             var reg = c.regressor
             var fitStream = root.child("fit")
             reg.seed = fitStream.next()
-            let model = try Predictor.fit(reg, cells: p.architectures, indices: first, labels: obs.map(\.validation))
+            let model = try Predictor.fit(reg, cells: p.architectures, indices: first, labels: obs.map(\.validation), threads: 1)
             let start = first.map { (p.architectures[$0], p.candidates.entries[$0].hash) }
             var evoStream = root.child("evolve")
             let proposals = try evolution.run(space: p.space, predictor: .single(model), k: c.k, seed: evoStream.next(), start: start,
