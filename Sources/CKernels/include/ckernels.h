@@ -1,6 +1,8 @@
 #ifndef NPSH_CKERNELS_H
 #define NPSH_CKERNELS_H
 
+#include <stdint.h>
+
 /// The optimizer step over n parameters (see Runtime/Predictors/Optimizer.swift), with the
 /// gradient grads[i] + grads2[i] when grads2 is not NULL (the halves of a batch). C so that
 /// the square root vectorises: Swift lowers SIMD squareRoot lane by lane with an errno
@@ -9,5 +11,21 @@
 void npsh_adam_update(float *params, const float *grads, const float *grads2, float *m, float *v, const float *decay, long n,
                       float b1, float c1, float b2, float c2, float step_size, float sqrt_bc2, float eps,
                       float wd, float lrwd, int decoupled);
+
+/// One bidirectional GCN layer for inference, after its product P = H·[Wf | Wb]: for each
+/// graph b and vertex i, zf = Σ_j Af[i,j]·Pf[j] + bf and zb = Σ_j Ab[i,j]·Pb[j] + bb, then
+/// h = (relu(zf) + relu(zb)) / 2 — the arithmetic of batchedPropagate, addBias and
+/// bidirectionalReLUMean (Runtime/Kernels/Kernels.swift), in the same order (so the same
+/// bits), without storing z.
+/// Row j of graph b of P is p + map[b·V + j]·ldp when map is given (a distinct-row
+/// product), else p + (b·V + j)·ldp. With pool, h is not stored: each graph's mean over
+/// its real vertices goes to pool (B, D), summed in vertex order as meanPool does.
+///
+///   af, ab: (B, V, V)   p: rows of 2D at stride ldp   bias: (2D)   h: (B·V, D)   scratch: (2D)
+/// map may be NULL; pool and counts go together (NULL for h). In C so that it can be built
+/// for AVX2 as well as the baseline, chosen at load time (gcn.c).
+void npsh_bidirectional_layer_inference(const float *af, const float *ab, const float *p, const int32_t *map, long ldp,
+                                        const float *bias, long B, long V, long D, float *h, float *pool,
+                                        const int32_t *counts, float *s);
 
 #endif

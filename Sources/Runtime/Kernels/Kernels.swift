@@ -55,55 +55,6 @@ public func batchedPropagate(
     }
 }
 
-/// One bidirectional GCN layer for inference, after its product P = H·[Wf | Wb]: for each
-/// graph b and vertex i, zf = Σ_j Af[i,j]·Pf[j] + bf and zb = Σ_j Ab[i,j]·Pb[j] + bb, then
-/// h = (relu(zf) + relu(zb)) / 2 — the arithmetic of `batchedPropagate`, `addBias` and
-/// `bidirectionalReLUMean`, in the same order (so the same bits), without storing z.
-/// Row j of graph b of P is `p + map[b·V + j]·ldp` when `map` is given (a distinct-row
-/// product), else `p + (b·V + j)·ldp`. With `pool`, h is not stored: each graph's mean over
-/// its real vertices goes to pool (B, D), summed in vertex order as `meanPool` does.
-///
-///   af, ab: (B, V, V)   p: rows of 2D at stride ldp   bias: (2D)   h: (B·V, D)   scratch: (2D)
-public func bidirectionalLayerInference(
-    _ af: UnsafePointer<Float>, _ ab: UnsafePointer<Float>, _ p: UnsafePointer<Float>, map: UnsafePointer<Int32>?, ldp: Int,
-    bias: UnsafePointer<Float>, batch B: Int, vertices V: Int, dim D: Int,
-    h: UnsafeMutablePointer<Float>?, pool: (out: UnsafeMutablePointer<Float>, counts: UnsafePointer<Int32>)?,
-    scratch s: UnsafeMutablePointer<Float>
-) {
-    let sf = s, sb = s + D, biasF = bias, biasB = bias + D
-    for b in 0..<B {
-        let fb = af + b * V * V, bb = ab + b * V * V
-        let n = pool.map { Int($0.counts[b]) } ?? V
-        let o = pool.map { $0.out + b * D }
-        if let o { o.update(repeating: 0, count: D) }
-        for i in 0..<n {
-            s.update(repeating: 0, count: 2 * D)
-            for j in 0..<V {
-                let w = fb[i * V + j]
-                if w == 0 { continue }
-                let xr = p + (map.map { Int($0[b * V + j]) } ?? (b * V + j)) * ldp
-                for d in 0..<D { sf[d] += w * xr[d] }
-            }
-            for j in 0..<V {
-                let w = bb[i * V + j]
-                if w == 0 { continue }
-                let xr = p + (map.map { Int($0[b * V + j]) } ?? (b * V + j)) * ldp + D
-                for d in 0..<D { sb[d] += w * xr[d] }
-            }
-            if let o {
-                for d in 0..<D { o[d] += 0.5 * (max(sf[d] + biasF[d], 0) + max(sb[d] + biasB[d], 0)) }
-            } else if let h {
-                let hr = h + (b * V + i) * D
-                for d in 0..<D { hr[d] = 0.5 * (max(sf[d] + biasF[d], 0) + max(sb[d] + biasB[d], 0)) }
-            }
-        }
-        if let o {
-            let inv = n > 0 ? 1 / Float(n) : 0
-            for d in 0..<D { o[d] *= inv }
-        }
-    }
-}
-
 /// Adds a bias row to every row: out (rows, stride ld) += bias (cols).
 @inline(__always)
 public func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, _ bias: UnsafePointer<Float>, cols: Int) {

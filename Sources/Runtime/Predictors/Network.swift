@@ -1,3 +1,5 @@
+import CKernels
+
 // The predictor networks: a body (bidirectional GCN, MLP or 1-D CNN) that maps a batch of
 // architectures to one vector each, a head of fully connected ReLU layers, and one output
 // unit. Forward keeps what backward needs; backward accumulates into a gradient buffer laid
@@ -222,13 +224,13 @@ public final class Network: @unchecked Sendable {
                 let u = dedup.run(input, rows: B * V, width: din, unique: uniqueRows.pointer)
                 dedupRows[l] += B * V
                 dedupUnique[l] += u
-                if 4 * u < 3 * B * V {
+                if 20 * u < 19 * B * V {
                     multipliedRows[l] += u
                     BLAS.sgemm(transA: false, transB: false, m: u, n: 2 * D, k: din, alpha: 1, a: uniqueRows.pointer, lda: din,
                                b: params + bodyW[l], ldb: 2 * D, beta: 0, c: uniqueProduct.pointer, ldc: 2 * D)
                     dedup.map.withUnsafeBufferPointer { m in
-                        bidirectionalLayerInference(af.pointer, ab.pointer, uniqueProduct.pointer, map: m.baseAddress!, ldp: 2 * D, bias: bias,
-                                                    batch: B, vertices: V, dim: D, h: h[l].pointer, pool: pool, scratch: scratch)
+                        npsh_bidirectional_layer_inference(af.pointer, ab.pointer, uniqueProduct.pointer, m.baseAddress!, 2 * D, bias, B, V, D,
+                                                           h[l].pointer, pool?.out, pool?.counts, scratch)
                     }
                     continue
                 }
@@ -236,8 +238,8 @@ public final class Network: @unchecked Sendable {
             multipliedRows[l] += B * V
             BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
                        b: params + bodyW[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
-            bidirectionalLayerInference(af.pointer, ab.pointer, p[l].pointer, map: nil, ldp: 2 * D, bias: bias, batch: B, vertices: V, dim: D,
-                                        h: h[l].pointer, pool: pool, scratch: scratch)
+            npsh_bidirectional_layer_inference(af.pointer, ab.pointer, p[l].pointer, nil, 2 * D, bias, B, V, D, h[l].pointer, pool?.out,
+                                               pool?.counts, scratch)
         }
     }
 
