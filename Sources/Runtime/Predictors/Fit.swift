@@ -257,13 +257,21 @@ public final class Predictor: @unchecked Sendable {
     }
 }
 
-/// The members of one step's batch (positions in the training set) and their losses.
+/// The members of one step's batch (positions in the training set) and their losses. Raw
+/// buffers, not arrays: the two halves write their own members' losses at the same time,
+/// which an array property would see as overlapping modifications.
 final class FitMembers: @unchecked Sendable {
-    var items: [Int]
-    var losses: [Float]
+    let items: UnsafeMutablePointer<Int>
+    let losses: UnsafeMutablePointer<Float>
     init(capacity: Int) {
-        items = [Int](repeating: 0, count: capacity)
-        losses = [Float](repeating: 0, count: capacity)
+        items = .allocate(capacity: capacity)
+        items.initialize(repeating: 0, count: capacity)
+        losses = .allocate(capacity: capacity)
+        losses.initialize(repeating: 0, count: capacity)
+    }
+    deinit {
+        items.deallocate()
+        losses.deallocate()
     }
 }
 
