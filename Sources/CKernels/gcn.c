@@ -1,9 +1,16 @@
 #include "ckernels.h"
 
-// Built twice (target_clones): an AVX2 copy and a baseline copy, chosen when the program
-// loads from what the CPU has. -ffp-contract=off keeps every multiply and add separate, so
-// both copies give the bits of the Swift reference forms in Runtime/Kernels/Kernels.swift.
-__attribute__((target_clones("avx2", "default")))
+// On x86-64 Linux, built twice (target_clones): an AVX2 copy and a baseline copy, chosen when
+// the program loads from what the CPU has (an ifunc; elsewhere, one baseline copy).
+// -ffp-contract=off keeps every multiply and add separate, so any copy gives the bits of the
+// Swift reference forms in Runtime/Kernels/Kernels.swift.
+#if defined(__x86_64__) && defined(__linux__)
+#define NPSH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NPSH_CLONES
+#endif
+
+NPSH_CLONES
 void npsh_bidirectional_layer_inference(const float *af, const float *ab, const float *p, const int32_t *map, long ldp,
                                         const float *bias, long B, long V, long D, float *h, float *pool,
                                         const int32_t *counts, float *s) {
