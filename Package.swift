@@ -21,7 +21,8 @@ let package = Package(
         .systemLibrary(
             name: "CReadline", path: "Sources/CReadline",
             providers: [.apt(["libreadline-dev"])]),
-        // The optimizer step, in C so its square roots vectorise (see the header).
+        // Two loops in C that Swift does not vectorise: the optimizer step and the inference
+        // GCN layer (see the header).
         .target(
             name: "CKernels", path: "Sources/CKernels",
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),

@@ -144,18 +144,20 @@ def parity(fixture_path, out_path):
     print(f"wrote {out_path}: losses {losses}")
 
 
+def random_cells(k, V=7):
+    """k random 7-vertex cells for the speed runs: one-hot ops, normalised adjacencies, counts."""
+    ops = torch.zeros(k, V, 5)
+    ops[:, 0, 0] = 1
+    ops[:, -1, 4] = 1
+    ops[torch.arange(k)[:, None], torch.arange(1, V - 1)[None, :], torch.randint(1, 4, (k, V - 2))] = 1
+    adj = torch.triu((torch.rand(k, V, V) < 0.3).float(), diagonal=1)
+    counts = torch.full((k,), V, dtype=torch.long)
+    af, ab = normalise(adj, counts)
+    return ops, af, ab, counts
+
+
 def speed(n, epochs, dim):
     torch.manual_seed(0)
-    V = 7
-    def random_cells(k):
-        ops = torch.zeros(k, V, 5)
-        ops[:, 0, 0] = 1
-        ops[:, -1, 4] = 1
-        ops[torch.arange(k)[:, None], torch.arange(1, V - 1)[None, :], torch.randint(1, 4, (k, V - 2))] = 1
-        adj = torch.triu((torch.rand(k, V, V) < 0.3).float(), diagonal=1)
-        counts = torch.full((k,), V, dtype=torch.long)
-        af, ab = normalise(adj, counts)
-        return ops, af, ab, counts
     model = GCN(3, dim, 128)
     for p in model.ordered():
         if p.dim() == 2:
@@ -204,17 +206,11 @@ class PlainPredictor(torch.nn.Module):
 def plain_speed(n, epochs, dim):
     from torch.utils.data import DataLoader, TensorDataset
     torch.manual_seed(0)
-    V = 7
-    def random_cells(k):
-        ops = torch.zeros(k, V, 5)
-        ops[:, 0, 0] = 1
-        ops[:, -1, 4] = 1
-        ops[torch.arange(k)[:, None], torch.arange(1, V - 1)[None, :], torch.randint(1, 4, (k, V - 2))] = 1
-        adj = torch.triu((torch.rand(k, V, V) < 0.3).float(), diagonal=1)
-        af, ab = normalise(adj, torch.full((k,), V, dtype=torch.long))
-        return ops, af, ab, torch.ones(k, V)
+    def cells_with_mask(k):
+        ops, af, ab, counts = random_cells(k)
+        return ops, af, ab, (torch.arange(ops.shape[1])[None, :] < counts[:, None]).float()
     model = PlainPredictor(3, dim, 128)
-    ops, af, ab, mask = random_cells(n)
+    ops, af, ab, mask = cells_with_mask(n)
     labels = 0.85 + 0.1 * torch.rand(n)
     loader = DataLoader(TensorDataset(ops, af, ab, mask, labels), batch_size=10, shuffle=True)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=1e-3)
@@ -231,7 +227,7 @@ def plain_speed(n, epochs, dim):
     print(f"plain-fit {time.time() - t:.3f}", flush=True)
     model.eval()
     total = 423624
-    ops, af, ab, mask = random_cells(total)
+    ops, af, ab, mask = cells_with_mask(total)
     t = time.time()
     with torch.no_grad():
         for start in range(0, total, 1024):

@@ -112,19 +112,11 @@ public func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<F
 public func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
     let keep = 1 / (1 - p)
     let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
-    var i = 0
-    // One 64-bit draw gives four 16-bit uniforms; p is compared at 16-bit resolution.
-    while i + 4 <= n {
+    // One 64-bit draw gives four 16-bit uniforms; p is compared at 16-bit resolution. The
+    // masks are drawn first so the multiply below is one vector pass.
+    for i in stride(from: 0, to: n, by: 4) {
         let r = rng.next()
-        mask[i] = (r << 48) < threshold ? 0 : keep
-        mask[i + 1] = ((r >> 16) << 48) < threshold ? 0 : keep
-        mask[i + 2] = ((r >> 32) << 48) < threshold ? 0 : keep
-        mask[i + 3] = ((r >> 48) << 48) < threshold ? 0 : keep
-        i += 4
-    }
-    if i < n {
-        let r = rng.next()
-        for k in 0..<(n - i) { mask[i + k] = (((r >> (16 * UInt64(k))) & 0xffff) << 48) < threshold ? 0 : keep }
+        for k in 0..<min(4, n - i) { mask[i + k] = (((r >> (16 * UInt64(k))) & 0xffff) << 48) < threshold ? 0 : keep }
     }
     multiplyInPlace(x, by: mask, count: n)
 }

@@ -91,15 +91,7 @@ public enum PredictorBenchmark {
 
     /// Multiply-adds ×2 of one cell's forward pass (dense products and propagation).
     static func flopsPerCell(_ s: NetworkShape) -> Int {
-        let V = s.vertices, D = s.dim
-        var f = 0
-        for l in 0..<s.layers {
-            let din = l == 0 ? s.opKinds : D
-            f += 2 * V * din * 2 * D + 2 * V * V * 2 * D
-        }
-        var din = D
-        for w in s.fc + [1] { f += 2 * din * w; din = w }
-        return f
+        flopsDone(s, cells: 1, multipliedRows: [Int](repeating: s.vertices, count: s.layers))
     }
 
     /// FLOPs of an inference pass over `cells` cells whose layer products multiplied
