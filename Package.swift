@@ -21,8 +21,8 @@ let package = Package(
         .systemLibrary(
             name: "CReadline", path: "Sources/CReadline",
             providers: [.apt(["libreadline-dev"])]),
-        // Two loops in C that Swift does not vectorise: the optimizer step and the inference
-        // GCN layer (see the header).
+        // C where Swift falls short: two loops it does not vectorise (the optimizer step and
+        // the inference GCN layer) and the signal-safe interrupt flag (see the header).
         .target(
             name: "CKernels", path: "Sources/CKernels",
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),

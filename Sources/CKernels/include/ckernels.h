@@ -28,4 +28,10 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
                                         const float *bias, long B, long V, long D, float *h, float *pool,
                                         const int32_t *counts, float *s);
 
+/// The process's interrupt flag (Ctrl-C): set from a signal handler, polled by long loops
+/// (Runtime/Support/Interrupt.swift). Lock-free and async-signal-safe.
+void npsh_interrupt_request(void);
+void npsh_interrupt_clear(void);
+int npsh_interrupt_pending(void);
+
 #endif

@@ -74,6 +74,15 @@ public struct ArchSet: Equatable, Sendable {
                        label: label == other.label ? label : "\(label) + \(other.label)", space: space)
     }
 
+    /// How many architectures of `other` are also here with different results (a union
+    /// keeps this set's).
+    public func conflicts(with other: ArchSet) -> Int {
+        var mine: [Digest128: (Double, Double)] = [:]
+        for e in entries { mine[e.hash] = (e.validation, e.test) }
+        func same(_ a: Double, _ b: Double) -> Bool { a == b || (a.isNaN && b.isNaN) }
+        return other.entries.filter { e in mine[e.hash].map { !same($0.0, e.validation) || !same($0.1, e.test) } ?? false }.count
+    }
+
     /// Entries of this set whose cell is not in `other`.
     public func subtracting(_ other: ArchSet) -> ArchSet {
         let theirs = Set(other.entries.map(\.hash))
@@ -96,26 +105,64 @@ public struct ArchSet: Equatable, Sendable {
     /// spaces, their metric as recorded.
     public func json() -> String {
         var out = "["
-        let scale = space.isAccuracy ? 100.0 : 1.0
         for (k, e) in entries.enumerated() {
             if k > 0 { out += "," }
-            out += "\n  {\"hash\": \"\(e.hash.hex)\", "
-            switch e.arch {
-            case .nb101(let cell):
-                out += "\"matrix\": ["
-                out += cell.matrix.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
-                out += "], \"ops\": [" + cell.ops.map { JSONWriter.quote($0) }.joined(separator: ",") + "]"
-            case .proxyless(let p):
-                out += "\"arch\": [" + p.codes.map { String($0) }.joined(separator: ",") + "]"
-            case .graph(let g):
-                out += "\"ops\": [" + g.ops.map { JSONWriter.quote(space.opLabels[min(Int($0), space.opLabels.count - 1)]) }.joined(separator: ",") + "]"
-                out += ", \"edges\": [" + (0..<g.vertices).flatMap { r in (0..<g.vertices).filter { g.edge(r, $0) }.map { "[\(r),\($0)]" } }.joined(separator: ",") + "]"
-            }
-            if !e.validation.isNaN { out += ", \"val\": " + JSONWriter.number(e.validation * scale) }
-            if !e.test.isNaN { out += ", \"test\": " + JSONWriter.number(e.test * scale) }
+            out += "\n  {" + Self.jsonFields(e.hash, e.arch, space: space)
+            if !e.validation.isNaN { out += ", \"val\": " + JSONWriter.number(space.display(e.validation)) }
+            if !e.test.isNaN { out += ", \"test\": " + JSONWriter.number(space.display(e.test)) }
             out += "}"
         }
         return out + (entries.isEmpty ? "]\n" : "\n]\n")
+    }
+
+    /// An architecture's identity and graph as JSON members (no braces): `"hash": …,` then
+    /// `"matrix", "ops"` (NB101), `"arch"` (ProxylessNAS) or `"ops", "edges"` (graph spaces).
+    public static func jsonFields(_ hash: Digest128, _ arch: Architecture, space: SpaceInfo) -> String {
+        var out = "\"hash\": \"\(hash.hex)\", "
+        switch arch {
+        case .nb101(let cell):
+            out += "\"matrix\": ["
+            out += cell.matrix.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
+            out += "], \"ops\": [" + cell.ops.map { JSONWriter.quote($0) }.joined(separator: ",") + "]"
+        case .proxyless(let p):
+            out += "\"arch\": [" + p.codes.map { String($0) }.joined(separator: ",") + "]"
+        case .graph(let g):
+            out += "\"ops\": [" + g.ops.map { JSONWriter.quote(space.opLabels[min(Int($0), space.opLabels.count - 1)]) }.joined(separator: ",") + "]"
+            out += ", \"edges\": [" + (0..<g.vertices).flatMap { r in (0..<g.vertices).filter { g.edge(r, $0) }.map { "[\(r),\($0)]" } }.joined(separator: ",") + "]"
+        }
+        return out
+    }
+
+    /// An architecture's graph as CSV columns, named by `csvGraphHeader(space)`: NB101 the
+    /// matrix rows as 0/1 strings joined by "|" and the ops by "|"; ProxylessNAS the 22
+    /// codes joined by "-"; graph spaces the ops by "|" and the edges as "from>to" by "|".
+    public static func csvGraph(_ arch: Architecture, space: SpaceInfo) -> [String] {
+        switch arch {
+        case .nb101(let cell):
+            return [cell.matrix.map { $0.map(String.init).joined() }.joined(separator: "|"), cell.ops.joined(separator: "|")]
+        case .proxyless(let p):
+            return [p.codes.map(String.init).joined(separator: "-")]
+        case .graph(let g):
+            return [g.ops.map { space.opLabels[min(Int($0), space.opLabels.count - 1)] }.joined(separator: "|"),
+                    (0..<g.vertices).flatMap { r in (0..<g.vertices).filter { g.edge(r, $0) }.map { "\(r)>\($0)" } }.joined(separator: "|")]
+        }
+    }
+
+    public static func csvGraphHeader(_ space: SpaceInfo) -> [String] {
+        switch space.kind {
+        case .nb101: return ["matrix", "ops"]
+        case .proxyless: return ["arch"]
+        default: return ["ops", "edges"]
+        }
+    }
+
+    /// CSV with a header row: hash, the graph's columns, val, test (as `json()` scales them).
+    public func csv() -> String {
+        var rows = [["hash"] + Self.csvGraphHeader(space) + ["val", "test"]]
+        for e in entries {
+            rows.append([e.hash.hex] + Self.csvGraph(e.arch, space: space) + [CSV.number(space.display(e.validation)), CSV.number(space.display(e.test))])
+        }
+        return CSV.write(rows)
     }
 
     /// Reads a set from a file: an exported JSON array (in the form `json()` writes for the
@@ -162,18 +209,30 @@ public struct ArchSet: Equatable, Sendable {
     }
 
     /// One exported item of `space`: NB101 {matrix, ops}, ProxylessNAS {arch}, graph spaces
-    /// {ops, edges} with the exported hash (their identity, e.g. an NLP recipe's, is not
-    /// recoverable from the graph alone).
+    /// {ops, edges}. Identity comes from the graph wherever the graph determines it (NB101's
+    /// official hash, ProxylessNAS codes, a user space's graph), and a given `hash` that
+    /// disagrees is an error; NAS-Bench-NLP keeps the exported hash (a recipe's identity
+    /// includes input order, which its graph does not record).
     static func architecture(from item: JSONValue, space: SpaceInfo, at place: DataPlace) throws -> (Architecture, Digest128) {
         func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
-        switch space.name {
-        case "nb101":
+        switch space.kind {
+        case .nb101:
             let (cell, hash) = try ArchitectureJSON.cell(from: item, at: place)
             return (.nb101(cell), hash)
-        case "proxyless":
+        case .proxyless:
             let a = try ProxylessArch(json: item, at: place)
             return (.proxyless(a), a.hash)
-        default:
+        case .user:
+            let g = try GraphBuilder.graph(json: item, vocabulary: space.opLabels, at: place)
+            let h = UserSpaceHeader.identity(space: space.name, g)
+            if let given = item["hash"] {
+                guard let text = given.string, let d = Digest128(hex: text) else { throw bad("'hash' must be 32 hex digits") }
+                guard d == h else {
+                    throw bad("'hash' \(text) is not this graph's identity in space \(space.name) (\(h.hex)): the graph was changed, or the item is from another space")
+                }
+            }
+            return (.graph(g), h)
+        case .nlp:
             let g = try GraphBuilder.graph(json: item, vocabulary: space.opLabels, at: place)
             guard let text = item["hash"]?.string, let h = Digest128(hex: text) else { throw bad("missing 'hash' (32 hex digits), the architecture's identity") }
             return (.graph(g), h)

@@ -3,7 +3,7 @@
 // are small (hundreds of lines), so they are parsed directly, without the SQLite cache.
 
 /// What search and the commands need from any benchmark.
-public protocol Bench: Trainer {
+public protocol Bench: AnyObject, Trainer {
     var space: SpaceInfo { get }
     /// The label printed with every result from it.
     var label: String { get }
@@ -178,14 +178,14 @@ public final class GraphBenchmark: Bench, @unchecked Sendable {
             let place = DataPlace.line(path, number)
             let g = try GraphBuilder.graph(json: v, vocabulary: header.ops, at: place)
             largest = max(largest, g.vertices)
-            let val = try metricValue(v, header.metric, place)
-            let test = try header.testMetric.map { try metricValue(v, $0, place, required: false) } ?? .nan
-            let time = try header.timeField.map { try metricValue(v, $0, place, required: false) } ?? .nan
-            rows.append((.graph(g), MD5.digest(header.name + ":" + g.canonicalText), GraphRun(validation: val, test: test, time: time)))
+            let val = try header.metricValue(try metricValue(v, header.metric, place), field: header.metric, at: place)
+            let test = try header.testMetric.map { try header.metricValue(try metricValue(v, $0, place, required: false), field: $0, at: place) } ?? .nan
+            let time = try header.timeField.map { try metricValue(v, $0, place, required: false) * header.timeScale } ?? .nan
+            rows.append((.graph(g), UserSpaceHeader.identity(space: header.name, g), GraphRun(validation: val, test: test, time: time)))
         }
         guard !rows.isEmpty else { throw RuntimeError.malformed(.line(path, all[0].0), detail: "the space declares no architectures after its header") }
-        let info = SpaceInfo(name: header.name, opLabels: header.ops, maxVertices: largest, lowerIsBetter: header.lowerIsBetter,
-                             metricName: header.metric)
+        let info = SpaceInfo(name: header.name, kind: .user, opLabels: header.ops, maxVertices: largest, lowerIsBetter: header.lowerIsBetter,
+                             metricName: header.metric, metric: header.metricKind)
         return GraphBenchmark(space: info, label: path, rows: rows)
     }
 

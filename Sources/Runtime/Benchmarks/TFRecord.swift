@@ -76,19 +76,39 @@ public enum TFRecord {
     }
 }
 
-/// Buffered binary writer to a file, used for TFRecords and exports.
+/// Buffered binary writer to a file, used for TFRecords, exports and figures. Writes are
+/// atomic: the bytes go to a temporary file beside the target, which `close()` syncs and
+/// renames over it, so a reader never sees half a file and a failed write leaves the old
+/// file as it was.
 public final class FileWriter {
     public let path: String
-    private let fd: Int32
+    private let temporary: String
+    private var fd: Int32
     private var buffer: [UInt8] = []
     private let capacity = 1 << 20
+    nonisolated(unsafe) private static var counter = 0
 
     public init(path: String) throws {
         self.path = path
+        guard !path.isEmpty else { throw RuntimeError.unwritable("\"\"", reason: "the file name is empty") }
         if let st = fileStatus(path), st.isDirectory { throw RuntimeError.isDirectory(path) }
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        if fd < 0 { throw RuntimeError.unwritable(path, reason: String(cString: strerror(errno))) }
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty else { throw RuntimeError.isDirectory(path) }
+        Self.counter += 1
+        temporary = "\(folder).\(name).\(getpid())-\(Self.counter).tmp"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            let reason = errno == ENOENT ? "the folder \(folder.isEmpty ? "." : folder) does not exist" : String(cString: strerror(errno))
+            throw RuntimeError.unwritable(path, reason: reason)
+        }
         buffer.reserveCapacity(capacity)
+    }
+
+    deinit {
+        // Never closed (an error on the way): the target stays as it was.
+        if fd >= 0 { _ = systemClose(fd); unlink(temporary) }
     }
 
     public func write(_ bytes: [UInt8]) throws {
@@ -111,12 +131,22 @@ public final class FileWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes, syncs and renames the temporary file over the target.
     public func close() throws {
         try flush()
+        let synced = fsync(fd) == 0
+        let reason = String(cString: strerror(errno))
         _ = systemClose(fd)
+        fd = -1
+        guard synced else { unlink(temporary); throw RuntimeError.unwritable(path, reason: reason) }
+        if rename(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw RuntimeError.unwritable(path, reason: reason)
+        }
     }
 
-    /// Writes `text` to `path` in one go.
+    /// Writes `text` to `path` in one go (atomically).
     public static func write(_ text: String, to path: String) throws {
         let w = try FileWriter(path: path)
         try w.write(text)

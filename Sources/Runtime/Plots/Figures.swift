@@ -57,7 +57,7 @@ extension Figure {
         let m = Metrics.summary(predicted: predicted, truth: truth)
         let mse = space.isAccuracy ? formatFixed(m.mse * 10_000, 3) + " %²" : formatSignificant(m.mse, digits: 4)
         let unit = space.isAccuracy ? " (%)" : ""
-        let word = space.isAccuracy ? "validation accuracy" : space.lowerIsBetter && space.name == "nlp" ? "validation loss" : space.metricName
+        let word = space.isAccuracy ? "validation accuracy" : space.kind == .nlp ? "validation loss" : space.metricName
         let f = Figure(title: title ?? "Predicted vs true \(word)", xLabel: "true \(word)\(unit)",
                        yLabel: "predicted \(word)\(unit)",
                        series: [Series(name: "\(formatCount(m.n)) architectures", xs: truth.map { $0 * scale }, ys: predicted.map { $0 * scale }, style: .points)],

@@ -37,17 +37,28 @@ public struct FitConfig: Sendable, Equatable, Codable {
 
     /// The paper's node-representation size D for N training architectures (its Fig. 5):
     /// 43→48, 86→72, 129→96, 172→144, 334→210, 860→320; linear in between, clamped outside.
-    public static func paperDim(forTrainingSize n: Int) -> (dim: Int, interpolated: Bool) {
+    public static func paperDim(forTrainingSize n: Int) -> (dim: Int, source: DimSource) {
         let table: [(Int, Int)] = [(43, 48), (86, 72), (129, 96), (172, 144), (334, 210), (860, 320)]
-        if n <= table[0].0 { return (table[0].1, n != table[0].0) }
-        if n >= table.last!.0 { return (table.last!.1, n != table.last!.0) }
-        for k in 1..<table.count where n <= table[k].0 {
-            let (n0, d0) = table[k - 1], (n1, d1) = table[k]
-            if n == n1 { return (d1, false) }
+        if n < table[0].0 { return (table[0].1, .nearest(table[0].0)) }
+        if n > table.last!.0 { return (table.last!.1, .nearest(table.last!.0)) }
+        for k in 0..<table.count where n <= table[k].0 {
+            let (n1, d1) = table[k]
+            if n == n1 { return (d1, .table) }
+            let (n0, d0) = table[k - 1]
             let d = Double(d0) + Double(d1 - d0) * Double(n - n0) / Double(n1 - n0)
-            return (Int(d.rounded()), true)
+            return (Int(d.rounded()), .interpolated)
         }
-        return (table.last!.1, true)
+        return (table.last!.1, .table)
+    }
+
+    /// Where a default D came from.
+    public enum DimSource: Sendable, Equatable {
+        /// N is in the paper's table.
+        case table
+        /// Linear between the two nearest rows.
+        case interpolated
+        /// N is outside the table (43…860): the D of its nearest end, the table's row for this N.
+        case nearest(Int)
     }
 }
 
@@ -168,7 +179,7 @@ public final class Predictor: @unchecked Sendable {
                 step += 1
             }
             epochLosses.append(sum / Double(n))
-            if let progress, !progress(epoch + 1) { throw RuntimeError.invalidArgument("interrupted (Ctrl-C); the fit was abandoned") }
+            if let progress, !progress(epoch + 1) { throw RuntimeError.interrupted("the fit") }
         }
         return Predictor(config: config, parameters: params.array, labelMean: mean, labelScale: scale,
                          epochLosses: epochLosses, stepLosses: stepLosses)

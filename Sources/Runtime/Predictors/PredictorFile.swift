@@ -4,8 +4,9 @@ import Foundation
 //
 //   line 1   "NPSH-PREDICTOR 1"
 //   line 2   a JSON header: {"space": "nb101", "kind": "single" | "twostage", "threshold": …,
-//            "models": [{"config": FitConfig, "count": parameters, "labelMean": …,
-//                        "labelScale": …}, …]}   (two-stage: classifier first)
+//            "trainedOn": N, "models": [{"config": FitConfig, "count": parameters,
+//            "labelMean": …, "labelScale": …, "finalLoss": …}, …]}   (two-stage: classifier
+//            first; trainedOn and finalLoss are absent in files of npsh before 0.2)
 //   then     each model's parameters as little-endian float32, in header order
 //   last     4 bytes: CRC-32C (little-endian) of everything before it
 //
@@ -18,6 +19,7 @@ public enum PredictorFile {
         var space: String
         var kind: String
         var threshold: Double?
+        var trainedOn: Int?
         var models: [Model]
     }
 
@@ -26,11 +28,18 @@ public enum PredictorFile {
         var count: Int
         var labelMean: Double
         var labelScale: Double
+        var finalLoss: Double?
     }
 
-    public static func write(_ p: FittedPredictor, to path: String, space: String = "nb101") throws {
+    /// A predictor read back, with how many architectures it was fitted on (nil: not recorded).
+    public struct Loaded: Sendable {
+        public var predictor: FittedPredictor
+        public var trainedOn: Int?
+    }
+
+    public static func write(_ p: FittedPredictor, to path: String, space: String = "nb101", trainedOn: Int? = nil) throws {
         let predictors: [Predictor]
-        var header = Header(space: space, kind: "single", threshold: nil, models: [])
+        var header = Header(space: space, kind: "single", threshold: nil, trainedOn: trainedOn, models: [])
         switch p {
         case .single(let s): predictors = [s]
         case .twoStage(let c, let r, let t):
@@ -38,7 +47,8 @@ public enum PredictorFile {
             header.kind = "twostage"
             header.threshold = t
         }
-        header.models = predictors.map { Model(config: $0.config, count: $0.parameters.count, labelMean: $0.labelMean, labelScale: $0.labelScale) }
+        header.models = predictors.map { Model(config: $0.config, count: $0.parameters.count, labelMean: $0.labelMean, labelScale: $0.labelScale,
+                                                  finalLoss: $0.epochLosses.last) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var bytes = Array((magic + "\n").utf8)
@@ -57,7 +67,9 @@ public enum PredictorFile {
         return Array(f.bytes[0..<magic.utf8.count]) == Array(magic.utf8)
     }
 
-    public static func read(_ path: String, space: String = "nb101") throws -> FittedPredictor {
+    public static func read(_ path: String, space: String = "nb101") throws -> FittedPredictor { try load(path, space: space).predictor }
+
+    public static func load(_ path: String, space: String = "nb101") throws -> Loaded {
         let f = try MappedFile(path: path)
         let b = Array(f.bytes)
         func bad(_ d: String) -> RuntimeError { .malformed(DataPlace(file: path), detail: d) }
@@ -87,12 +99,13 @@ public enum PredictorFile {
             }
             offset += 4 * m.count
             models.append(Predictor(config: m.config, parameters: params, labelMean: m.labelMean, labelScale: m.labelScale,
-                                    epochLosses: [], stepLosses: []))
+                                    epochLosses: m.finalLoss.map { [$0] } ?? [], stepLosses: []))
         }
         guard offset == b.count - 4 else { throw bad("\(b.count - 4 - offset) unexpected bytes after the parameters") }
         switch (header.kind, models.count) {
-        case ("single", 1): return .single(models[0])
-        case ("twostage", 2): return .twoStage(classifier: models[0], regressor: models[1], threshold: header.threshold ?? 0.91)
+        case ("single", 1): return Loaded(predictor: .single(models[0]), trainedOn: header.trainedOn)
+        case ("twostage", 2):
+            return Loaded(predictor: .twoStage(classifier: models[0], regressor: models[1], threshold: header.threshold ?? 0.91), trainedOn: header.trainedOn)
         default: throw bad("kind '\(header.kind)' with \(models.count) models")
         }
     }

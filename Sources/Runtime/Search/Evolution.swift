@@ -6,7 +6,7 @@
 public enum SpaceGenerator {
     /// Whether new architectures of this space can be made (NB101 and ProxylessNAS can; NLP
     /// and user spaces only know the architectures of their benchmark).
-    public static func canGenerate(_ space: SpaceInfo) -> Bool { space.name == "nb101" || space.name == "proxyless" }
+    public static func canGenerate(_ space: SpaceInfo) -> Bool { space.kind == .nb101 || space.kind == .proxyless }
 
     static func unsupported(_ space: SpaceInfo) -> RuntimeError {
         .invalidArgument("space \(space.name) cannot generate new architectures (only its benchmark's); use nb101 or proxyless, or draw from all")
@@ -14,12 +14,12 @@ public enum SpaceGenerator {
 
     /// A uniform draw: NB101 from the enumerated catalog, ProxylessNAS layer by layer.
     public static func sample(_ space: SpaceInfo, catalog: () throws -> NB101Catalog, rng: inout RandomStream) throws -> (Architecture, Digest128) {
-        switch space.name {
-        case "nb101":
+        switch space.kind {
+        case .nb101:
             let c = try catalog()
             let i = rng.int(below: c.cells.count)
             return (.nb101(c.cells[i]), c.hashes[i])
-        case "proxyless":
+        case .proxyless:
             let a = ProxylessArch.sample(&rng)
             return (.proxyless(a), a.hash)
         default: throw unsupported(space)

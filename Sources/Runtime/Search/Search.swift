@@ -149,7 +149,7 @@ public enum Search {
         let parts: [[(Int, Result<RunTrace, Error>)]] = parallelChunks(workers) { w in
             var out: [(Int, Result<RunTrace, Error>)] = []
             for r in stride(from: w, to: runs, by: workers) {
-                if lock.sync({ stop }) { out.append((r, .failure(RuntimeError.invalidArgument("interrupted (Ctrl-C); the search was abandoned")))); continue }
+                if lock.sync({ stop }) { out.append((r, .failure(RuntimeError.interrupted("the search")))); continue }
                 out.append((r, Result { try one(method, problem, run: r, seed: seed, name: name) }))
                 lock.sync {
                     done += 1

@@ -96,34 +96,61 @@ public enum Architecture: Hashable, Sendable, GraphWritable {
     }
 }
 
+/// The kinds of search space npsh knows.
+public enum SpaceKind: String, Sendable, Codable {
+    case nb101, proxyless, nlp
+    /// A space declared by a JSONL file's header.
+    case user
+}
+
+/// What a space's metric is.
+public enum MetricKind: String, Sendable, Codable {
+    /// An accuracy, held as a fraction in [0, 1] and shown in percent (MSE in %²).
+    case accuracy
+    /// A loss, lower is better, shown as recorded.
+    case loss
+    /// Any other number, shown as recorded; its direction is `lowerIsBetter`.
+    case score
+}
+
 /// The search spaces npsh knows, as the predictor and the commands need them.
 public struct SpaceInfo: Sendable, Equatable, Codable {
     /// "nb101", "proxyless", "nlp", or a user space's name.
     public var name: String
+    public var kind: SpaceKind
     /// The one-hot vocabulary of vertex labels.
     public var opLabels: [String]
     /// The largest graph; encodings are padded to it.
     public var maxVertices: Int
-    /// The metric is a loss (lower is better) rather than an accuracy fraction.
+    /// Lower metric values are better (a loss).
     public var lowerIsBetter: Bool
     /// What the metric is called in output ("val acc", "val loss", a user's name).
     public var metricName: String
+    public var metric: MetricKind
 
-    public init(name: String, opLabels: [String], maxVertices: Int, lowerIsBetter: Bool, metricName: String) {
+    public init(name: String, kind: SpaceKind = .user, opLabels: [String], maxVertices: Int, lowerIsBetter: Bool, metricName: String,
+                metric: MetricKind? = nil) {
         self.name = name
+        self.kind = kind
         self.opLabels = opLabels
         self.maxVertices = maxVertices
         self.lowerIsBetter = lowerIsBetter
         self.metricName = metricName
+        // Without an explicit kind: a loss when lower is better, an accuracy when the name
+        // says so ("val_acc"), else a plain score.
+        self.metric = metric ?? (lowerIsBetter ? .loss : metricName.hasSuffix("acc") ? .accuracy : .score)
     }
 
     /// Whether the metric is an accuracy fraction, printed in percent.
-    public var isAccuracy: Bool { !lowerIsBetter && metricName.hasSuffix("acc") }
+    public var isAccuracy: Bool { metric == .accuracy }
 
-    public static let nb101 = SpaceInfo(name: "nb101", opLabels: NB101Cell.opNames, maxVertices: 7,
-                                        lowerIsBetter: false, metricName: "val acc")
-    public static let proxyless = SpaceInfo(name: "proxyless", opLabels: ProxylessArch.vertexLabels,
-                                            maxVertices: ProxylessArch.graphVertices, lowerIsBetter: false, metricName: "val acc")
+    /// A metric value as shown and exported: accuracies in percent, anything else as is.
+    public func display(_ x: Double) -> Double { isAccuracy ? x * 100 : x }
+
+    public static let nb101 = SpaceInfo(name: "nb101", kind: .nb101, opLabels: NB101Cell.opNames, maxVertices: 7,
+                                        lowerIsBetter: false, metricName: "val acc", metric: .accuracy)
+    public static let proxyless = SpaceInfo(name: "proxyless", kind: .proxyless, opLabels: ProxylessArch.vertexLabels,
+                                            maxVertices: ProxylessArch.graphVertices, lowerIsBetter: false, metricName: "val acc", metric: .accuracy)
 
     /// True when `a` is a better metric value than `b` in this space (NaN is never better).
     @inlinable public func better(_ a: Double, than b: Double) -> Bool {

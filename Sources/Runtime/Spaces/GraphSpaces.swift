@@ -82,7 +82,7 @@ public enum NLPSpace {
 
     /// The space, its encodings padded to `maxVertices` (the largest cell of the bench).
     public static func info(maxVertices: Int) -> SpaceInfo {
-        SpaceInfo(name: "nlp", opLabels: vocabulary, maxVertices: maxVertices, lowerIsBetter: true, metricName: "val loss")
+        SpaceInfo(name: "nlp", kind: .nlp, opLabels: vocabulary, maxVertices: maxVertices, lowerIsBetter: true, metricName: "val loss", metric: .loss)
     }
 
     /// A recipe's identity: its nodes sorted by name, each with its op and ordered inputs
@@ -180,7 +180,22 @@ public struct UserSpaceHeader: Sendable, Equatable {
     public var metric: String
     public var testMetric: String?
     public var timeField: String?
+    /// Seconds per unit of the time field ("time_unit": seconds, minutes or hours).
+    public var timeScale: Double = 1
     public var lowerIsBetter: Bool
+    /// An accuracy's unit in the file ("unit": "fraction" or "percent"); nil for other metrics.
+    public var unit: String?
+
+    /// What the metric is: an accuracy when the header gives its unit (or, in older files,
+    /// when its name ends in "acc"), a loss when lower is better, else a score.
+    public var metricKind: MetricKind {
+        if unit != nil { return .accuracy }
+        return lowerIsBetter ? .loss : metric.hasSuffix("acc") ? .accuracy : .score
+    }
+
+    /// An architecture's identity in a user space: the space's name and the graph's
+    /// canonical text, hashed.
+    public static func identity(space: String, _ g: LabeledGraph) -> Digest128 { MD5.digest(space + ":" + g.canonicalText) }
 
     static func parse(_ v: JSONValue, at place: DataPlace) throws -> UserSpaceHeader {
         func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
@@ -198,7 +213,35 @@ public struct UserSpaceHeader: Sendable, Equatable {
             guard case .bool(let b) = l else { throw bad("'lower_is_better' must be true or false") }
             lower = b
         }
-        return UserSpaceHeader(name: name, ops: ops, metric: v["metric"]?.string ?? "val",
-                               testMetric: v["test_metric"]?.string, timeField: v["time"]?.string, lowerIsBetter: lower)
+        var header = UserSpaceHeader(name: name, ops: ops, metric: v["metric"]?.string ?? "val",
+                                     testMetric: v["test_metric"]?.string, timeField: v["time"]?.string, lowerIsBetter: lower)
+        if let u = v["unit"] {
+            guard let s = u.string, s == "fraction" || s == "percent" else {
+                throw bad("'unit' is an accuracy's unit in the file: \"fraction\" (0–1) or \"percent\" (0–100)")
+            }
+            guard !lower else { throw bad("'unit' is for accuracies, which are not lower-is-better; drop 'unit' or 'lower_is_better'") }
+            header.unit = s
+        }
+        if let t = v["time_unit"] {
+            let scales = ["seconds": 1.0, "minutes": 60.0, "hours": 3600.0]
+            guard let s = t.string, let scale = scales[s] else { throw bad("'time_unit' must be \"seconds\", \"minutes\" or \"hours\"") }
+            header.timeScale = scale
+        }
+        return header
+    }
+
+    /// A metric value from a line, as a fraction for accuracies: a value that looks like a
+    /// percentage in a space of fractions is refused rather than shown as 8507 %.
+    func metricValue(_ x: Double, field: String, at place: DataPlace) throws -> Double {
+        guard metricKind == .accuracy, !x.isNaN else { return x }
+        if unit == "percent" {
+            guard x >= 0 && x <= 100 else { throw RuntimeError.malformed(place, detail: "'\(field)' is \(x); percentages lie in [0, 100]") }
+            return x / 100
+        }
+        guard x >= 0 && x <= 1 else {
+            let hint = x > 1 && x <= 100 ? "; it looks like a percentage: add \"unit\": \"percent\" to the header" : ""
+            throw RuntimeError.malformed(place, detail: "'\(field)' is \(x), but this space's accuracies are fractions in [0, 1]\(hint)")
+        }
+        return x
     }
 }

@@ -53,6 +53,12 @@ public enum RuntimeError: Error, Sendable, Equatable {
     case incompleteCache(String)
     case invalidArgument(String)
     case unknownFormat(String)
+    /// Ctrl-C stopped the work named (e.g. "the fit").
+    case interrupted(String)
+    /// A write would replace a file the session reads (`role`: "the benchmark", …).
+    case wouldOverwriteInput(String, role: String)
+    /// A file that is not a set, table or predictor npsh can load.
+    case unknownSetFormat(String)
 }
 
 extension CellProblem: CustomStringConvertible {
@@ -98,6 +104,11 @@ extension RuntimeError: CustomStringConvertible {
         case .invalidArgument(let m): return m
         case .unknownFormat(let p):
             return "\(p): unknown benchmark format; expected a .tfrecord, a .jsonl table or an npsh .sqlite cache"
+        case .interrupted(let what): return "interrupted (Ctrl-C); \(what) was abandoned"
+        case .wouldOverwriteInput(let p, let role):
+            return "\(p): refusing to overwrite \(role), which this session reads; write to another file"
+        case .unknownSetFormat(let p):
+            return "\(p): not a file load can read; expected an exported .json set, a .jsonl table (NB101, ProxylessNAS, NAS-Bench-NLP or a user space), an npsh .sqlite cache or a predictor file"
         }
     }
 }
@@ -124,7 +135,9 @@ public func editDistance(_ a: String, _ b: String) -> Int {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
-public func suggestion(for word: String, among candidates: [String]) -> String? {
+public func suggestion(for word: String, among all: [String]) -> String? {
+    // The word itself is never a suggestion ("unknown name 'predict' (did you mean 'predict'?)").
+    let candidates = all.filter { $0 != word }
     // A candidate the word abbreviates wins ("conv3x3" → "conv3x3-bn-relu").
     if !word.isEmpty, let p = candidates.filter({ $0.hasPrefix(word) && $0 != word }).min(by: { $0.count < $1.count }) {
         return p

@@ -335,3 +335,18 @@ extension Double {
         return e
     }
 }
+
+/// Comma-separated values as RFC 4180 writes them: a header row, fields quoted when they
+/// hold a comma, a quote or a line break, unknown numbers empty.
+public enum CSV {
+    public static func field(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+
+    public static func number(_ v: Double) -> String { v.isFinite ? JSONWriter.number(v) : "" }
+
+    public static func write(_ rows: [[String]]) -> String {
+        rows.map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+}

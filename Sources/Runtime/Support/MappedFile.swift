@@ -60,3 +60,17 @@ public func absolutePath(_ path: String) -> String {
     let cwd = String(cString: p)
     return cwd.hasSuffix("/") ? cwd + path : cwd + "/" + path
 }
+
+/// A file's identity (device and inode): the same file under any name or link.
+public struct FileIdentity: Hashable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// The identity of the file at `path`, or nil when there is none.
+    public init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+}
