@@ -6,10 +6,12 @@ import Runtime
 import Glibc
 #endif
 
-// A libFuzzer target for the language front end: any bytes are lexed and parsed (every
-// diagnostic rendered with its caret), and statements that need no benchmark — values,
+// A libFuzzer target for scripts of any bytes, through the path `npsh run` takes: the text
+// check (NUL bytes, invalid UTF-8), lexing, parsing and the whole-script check, every
+// diagnostic rendered with its caret; then statements that need no benchmark — values,
 // lists, ranges, arithmetic, bindings, loops over them — are evaluated. No input may crash
-// or hang; every bad one must come back as a diagnostic.
+// or hang, and what it prints is bounded whatever its size (a trap here is a finding, and
+// scripts/fuzz caps memory with -rss_limit_mb).
 //
 // Built with:  swift build -c release --product npsh-fuzz -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
 // Without the sanitizer it replays the files named on the command line once each.
@@ -36,19 +38,28 @@ func pure(_ s: Statement) -> Bool {
     }
 }
 
+/// The most a script's diagnostics may print: 20 errors and "too many errors", each at most
+/// a 300-character message and a 100-character window of its line (3 bytes a character).
+let outputBound = 21 * (64 + 3 * 300 + 2 * (3 * 104 + 4))
+
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    let source = SourceFile(name: "fuzz.npx", text: text)
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    if ScriptText.problem(bytes) != nil { return 0 }  // refused with one error, as npsh run does
+    let source = SourceFile(name: "fuzz.npx", text: String(decoding: bytes, as: UTF8.self))
     let session = Session(store: BenchmarkStore(cacheDirectory: "/nonexistent-npsh-fuzz"), output: { _ in }, diagnostics: { _ in })
     let evaluator = Evaluator(session: session)
-    let (statements, diagnostics) = Parser.parse(source, commands: evaluator.commandNames)
+    let (statements, diagnostics) = ScriptRunner.prepare(source, evaluator: evaluator)
     let renderer = DiagnosticRenderer()
-    for d in diagnostics { _ = renderer.render(d, in: source) }
+    var printed = 0
+    for d in diagnostics { printed += renderer.render(d, in: source).utf8.count }
+    if printed > outputBound { fatalError("\(diagnostics.count) diagnostics printed \(printed) bytes, over the bound \(outputBound)") }
     if diagnostics.isEmpty {
         var loopBudget = 0
         for s in statements where pure(s) {
             if case .loop = s { loopBudget += 1; if loopBudget > 3 { break } }
-            do { try evaluator.execute(s) } catch let d as Diagnostic { _ = renderer.render(d, in: source) } catch {}
+            do { try evaluator.execute(s) } catch let d as Diagnostic {
+                if renderer.render(d, in: source).utf8.count > outputBound / 21 { fatalError("one diagnostic over its bound") }
+            } catch {}
         }
     }
     return 0

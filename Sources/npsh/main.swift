@@ -40,13 +40,23 @@ func writeAll(_ fd: Int32, _ s: String) {
 }
 
 func makeEvaluator(seed: UInt64?) -> Evaluator {
-    let store = BenchmarkStore(cacheDirectory: BenchmarkStore.defaultCacheDirectory(environment: environment))
+    // Absolute, so that running a script in its own folder does not move the cache.
+    let store = BenchmarkStore(cacheDirectory: absolutePath(BenchmarkStore.defaultCacheDirectory(environment: environment)))
     let session = Session(store: store, output: { writeOut($0 + "\n") }, diagnostics: { writeErr($0 + "\n") })
+    session.progress = ProgressReporter(terminal: isatty(2) == 1 && environment["TERM"] != "dumb", write: writeErr)
     if let seed { session.setSeed(seed) }
     return Evaluator(session: session)
 }
 
-nonisolated(unsafe) var interruptFlag: sig_atomic_t = 0
+/// A script's text, or exit 65 with one error when it is not UTF-8 text (a binary, an
+/// image): such input would otherwise be one error per byte.
+func scriptText(_ bytes: UnsafeRawBufferPointer, name: String) throws -> String {
+    if let problem = ScriptText.problem(bytes) {
+        writeErr("\(name): error: \(problem)\n")
+        throw ExitCode(ExitStatus.syntax.rawValue)
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
 
 let colour = isatty(2) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
 
@@ -69,7 +79,7 @@ struct Repl: ParsableCommand {
         let evaluator = makeEvaluator(seed: seed)
         if isatty(0) == 0 {
             // Not a terminal: run standard input as one script, without prompts.
-            let text = readAllStandardInput()
+            let text = try readAllStandardInput().withUnsafeBytes { try scriptText($0, name: "<stdin>") }
             let result = ScriptRunner(renderer: DiagnosticRenderer(colour: colour))
                 .run(SourceFile(name: "<stdin>", text: text), evaluator: evaluator, echo: { writeOut($0 + "\n") }, errors: writeErr)
             if result.status != .ok { throw ExitCode(result.status.rawValue) }
@@ -77,12 +87,11 @@ struct Repl: ParsableCommand {
         }
         // Ctrl-C stops a running command (checked between epochs and statements) and
         // returns to the prompt with the session intact.
-        signal(SIGINT) { _ in interruptFlag = 1 }
-        evaluator.session.interruptRequested = { interruptFlag != 0 }
+        signal(SIGINT) { _ in Interrupt.request() }
         let history = (environment["HOME"].map { $0 + "/.npsh_history" })
         let reader = LineReader(interactive: true, historyPath: environment["NPSH_HISTORY"] ?? history)
         REPL(evaluator: evaluator, reader: reader, renderer: DiagnosticRenderer(colour: colour),
-             write: writeOut, writeError: writeErr, resetInterrupt: { interruptFlag = 0 }).run()
+             write: writeOut, writeError: writeErr, resetInterrupt: { Interrupt.clear() }).run()
     }
 }
 
@@ -104,11 +113,11 @@ struct Run: ParsableCommand {
     func run() throws {
         let text: String
         if file == "-" {
-            text = readAllStandardInput()
+            text = try readAllStandardInput().withUnsafeBytes { try scriptText($0, name: "<stdin>") }
         } else {
             do {
                 let f = try MappedFile(path: file, allowEmpty: true)
-                text = String(decoding: f.bytes, as: UTF8.self)
+                text = try scriptText(f.bytes, name: file)
             } catch let e as RuntimeError {
                 writeErr("npsh: \(e)\n")
                 throw ExitCode(ExitStatus.usage.rawValue)
@@ -116,18 +125,30 @@ struct Run: ParsableCommand {
         }
         let evaluator = makeEvaluator(seed: nil)
         if let seed { evaluator.session.seedOverride = seed }
-        let clean = Notebook.strip(text)
         let name = file == "-" ? "<stdin>" : file
+        let scriptPath = absolutePath(file)
+        if file != "-" {
+            // The script runs in its own folder, as notebooks do: its relative paths mean the
+            // same wherever npsh is started from.
+            let folder = String(scriptPath[..<scriptPath.lastIndex(of: "/")!])
+            if chdir(folder.isEmpty ? "/" : folder) != 0 {
+                writeErr("npsh: \(file): cannot enter its folder\n")
+                throw ExitCode(ExitStatus.usage.rawValue)
+            }
+            let given = file.contains("/") ? String(file[...file.lastIndex(of: "/")!]) : "./"
+            evaluator.session.baseFolder = given
+            evaluator.session.noteRead(scriptPath, as: "the script")
+        }
         let runner = ScriptRunner(renderer: DiagnosticRenderer(colour: colour))
         let quiet = update || check
-        let result = runner.run(SourceFile(name: name, text: clean), evaluator: evaluator,
+        let result = runner.run(SourceFile(name: name, text: text), evaluator: evaluator,
                                 echo: quiet ? nil : { writeOut($0 + "\n") }, errors: writeErr)
         if result.status != .ok { throw ExitCode(result.status.rawValue) }
         if update || check {
-            let composed = Notebook.compose(clean, outputs: result.outputs)
+            let composed = Notebook.compose(text, outputs: result.outputs)
             if update {
                 if composed != text {
-                    do { try FileWriter.write(composed, to: file) } catch let e as RuntimeError {
+                    do { try FileWriter.write(composed, to: scriptPath) } catch let e as RuntimeError {
                         writeErr("npsh: \(e)\n")
                         throw ExitCode(ExitStatus.runtime.rawValue)
                     }
@@ -173,7 +194,7 @@ struct Benchmark: ParsableCommand {
     }
 }
 
-func readAllStandardInput() -> String {
+func readAllStandardInput() -> [UInt8] {
     var data: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -181,7 +202,7 @@ func readAllStandardInput() -> String {
         if n <= 0 { break }
         data += buf[0..<n]
     }
-    return String(decoding: data, as: UTF8.self)
+    return data
 }
 
 NPSH.main()

@@ -4,6 +4,9 @@ import Runtime
 public enum DiagnosticMessage: Sendable, Equatable {
     // Lexical
     case unexpectedCharacter(String)
+    case unexpectedCharacters(String, count: Int)
+    case smartQuotes
+    case tooManyErrors(shown: Int)
     case badNumber(String)
     case badEscape(String)
     case unterminatedString
@@ -16,6 +19,7 @@ public enum DiagnosticMessage: Sendable, Equatable {
     // Names and arguments
     case unknownCommand(String, suggestion: String?)
     case unknownName(String, suggestion: String?)
+    case commandAsValue(String, example: String?)
     case unknownOption(command: String, option: String, suggestion: String?)
     case unknownWord(what: String, word: String, choices: [String], suggestion: String?)
     case missingArgument(command: String, parameter: String)
@@ -31,7 +35,10 @@ public enum DiagnosticMessage: Sendable, Equatable {
 
     public var text: String {
         switch self {
-        case .unexpectedCharacter(let c): return "unexpected character '\(c)'"
+        case .unexpectedCharacter(let c): return "unexpected character '\(visible(c))'"
+        case .unexpectedCharacters(let c, let n): return "\(n) unexpected characters '\(visible(c))'"
+        case .smartQuotes: return "typographic quotes (“ ”); strings use straight double quotes (\")"
+        case .tooManyErrors(let n): return "too many errors, stopping (the first \(n) are shown)"
         case .badNumber(let s): return "'\(s)' is not a valid number"
         case .badEscape(let e): return "unknown escape '\\\(e)' in string (use \\n, \\t, \\\" or \\\\)"
         case .unterminatedString: return "unterminated string (missing closing '\"')"
@@ -42,6 +49,8 @@ public enum DiagnosticMessage: Sendable, Equatable {
         case .emptyBlock: return "empty loop body"
         case .unknownCommand(let n, let s): return "unknown command '\(n)'" + hint(s) + "; type 'help' for the list"
         case .unknownName(let n, let s): return "unknown name '\(n)'" + hint(s)
+        case .commandAsValue(let n, let example):
+            return "'\(n)' is a command; where a value is expected, put the call in parentheses: \(example ?? "(\(n) …)")"
         case .unknownOption(let c, let o, let s): return "unknown option '\(o)' for '\(c)'" + hint(s) + "; see 'help \(c)'"
         case .unknownWord(let what, let w, let choices, let s):
             return "unknown \(what) '\(w)'" + hint(s) + " (choose from \(choices.joined(separator: ", ")))"
@@ -58,6 +67,20 @@ public enum DiagnosticMessage: Sendable, Equatable {
     }
 
     private func hint(_ s: String?) -> String { s.map { " (did you mean '\($0)'?)" } ?? "" }
+}
+
+/// Control characters as their Unicode control pictures (␀ ␁ … ␡), so a message or a
+/// quoted source line never writes raw control bytes to a terminal. Tabs stay.
+func visible(_ s: String) -> String {
+    String(String.UnicodeScalarView(s.unicodeScalars.map { u -> Unicode.Scalar in
+        switch u.value {
+        case 9: return u
+        case 0..<32: return Unicode.Scalar(0x2400 + u.value)!
+        case 127: return "\u{2421}"
+        case 0x80..<0xA0: return "\u{FFFD}"
+        default: return u
+        }
+    }))
 }
 
 /// A diagnostic: a message and where it points.
@@ -80,18 +103,34 @@ public struct DiagnosticRenderer: Sendable {
     public var colour: Bool
     public init(colour: Bool = false) { self.colour = colour }
 
+    /// Longest message and source excerpt shown, in characters: a 40 KB line or name is
+    /// shown as a window around the caret, never whole.
+    static let maxMessage = 300
+    static let window = 100
+
     public func render(_ d: Diagnostic, in source: SourceFile) -> String {
         let (line, column) = source.location(d.range.start)
-        let text = source.line(line)
+        let full = Array(visible(source.line(line)))
         let head = "\(source.name):\(line):\(column): "
         let label = d.severity.rawValue + ":"
-        var out = colour ? "\u{1B}[1m\(head)\u{1B}[31m\(label)\u{1B}[0m\u{1B}[1m \(d.message.text)\u{1B}[0m\n"
-                         : "\(head)\(label) \(d.message.text)\n"
-        guard !text.isEmpty || line <= source.lineCount else { return out }
-        out += "  \(text)\n"
+        var message = visible(d.message.text)
+        if message.count > Self.maxMessage { message = String(message.prefix(Self.maxMessage)) + "…" }
+        var out = colour ? "\u{1B}[1m\(head)\u{1B}[31m\(label)\u{1B}[0m\u{1B}[1m \(message)\u{1B}[0m\n"
+                         : "\(head)\(label) \(message)\n"
+        guard !full.isEmpty || line <= source.lineCount else { return out }
         let endLoc = source.location(max(d.range.start, d.range.end - 1))
-        let width = endLoc.line == line ? max(1, endLoc.column - column + 1) : max(1, text.count - column + 1)
-        let pad = String(text.prefix(column - 1).map { $0 == "\t" ? "\t" : " " })
+        var width = endLoc.line == line ? max(1, endLoc.column - column + 1) : max(1, full.count - column + 1)
+        // The excerpt: the whole line, or a window around the caret with "…" at cut ends.
+        var from = 0, to = full.count
+        if full.count > Self.window {
+            from = max(0, min(column - 1 - Self.window / 3, full.count - Self.window))
+            to = min(full.count, from + Self.window)
+            width = min(width, to - (column - 1))
+        }
+        let excerpt = (from > 0 ? "…" : "") + String(full[from..<to]) + (to < full.count ? "…" : "")
+        out += "  \(excerpt)\n"
+        let before = full[from..<min(to, max(from, column - 1))]
+        let pad = (from > 0 ? " " : "") + String(before.map { $0 == "\t" ? "\t" : " " })
         let marks = "^" + String(repeating: "~", count: max(0, width - 1))
         out += "  " + pad + (colour ? "\u{1B}[32m\(marks)\u{1B}[0m" : marks) + "\n"
         return out

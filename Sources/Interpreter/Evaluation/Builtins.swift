@@ -4,8 +4,24 @@ import Runtime
 /// and documentation; `help`, binding and completion all read this table.
 enum Builtins {
     static let all: [CommandSpec] = [
-        seed, space, bench, load, allCommand, sample, draw, fit, predict, topk, eval, evolve, search, splits, best, show, plot, export, help,
+        seed, space, bench, load, allCommand, sample, draw, fit, predict, topk, eval, evolve, search, splits, best, show, plot, export, save, help,
     ]
+
+    static let save = CommandSpec(
+        name: "save", summary: "In the REPL: writes the session's statements to a script that replays it.",
+        positional: [Param("file", .string, "the .npx script to write")],
+        details: """
+            The script starts with the session's seed and holds every statement that ran to the
+            end, in order (a statement that failed or was stopped with Ctrl-C changed nothing
+            and is left out; so is help). npsh run FILE prints what the session printed.
+            REPL keys: Tab completes (commands, then a command's words and options, names,
+            paths inside strings); Up/Down walk the history (~/.npsh_history, or
+            $NPSH_HISTORY); Ctrl-C stops the running statement and keeps the session;
+            Ctrl-D quits. A block ({ … }) or list ([ … ]) may span lines.
+            """
+    ) { _, _ in
+        throw RuntimeError.invalidArgument("save writes an interactive session's statements; a script is already saved")
+    }
 
     static let seed = CommandSpec(
         name: "seed", summary: "Sets the session seed; every random draw derives from it.",
@@ -39,6 +55,7 @@ enum Builtins {
             return .space(info)
         case .string(let path)?:
             let b = try GraphBenchmark.loadUser(path)
+            session.noteRead(path, as: "the space's file")
             session.benchTable = b
             session.space = b.space
             return .space(b.space)
@@ -60,6 +77,7 @@ enum Builtins {
             session.benchTable = try Session.synthetic(session.store)
             session.space = .nb101
         case .string(let path)?:
+            session.noteRead(path, as: "the benchmark")
             if let loader = try GraphBenchmark.sniff(path) {
                 let b = try loader(path)
                 if !b.skipped.isEmpty { session.diagnostics("note: \(path): skipped \(b.skipped.count) runs whose status is not OK") }
@@ -82,12 +100,18 @@ enum Builtins {
         positional: [Param("file", .string, "an exported .json set, a .jsonl table, or a predictor saved by export")]
     ) { session, args in
         let path = args.string("file")!
+        session.noteRead(path, as: "a loaded file")
         if PredictorFile.isPredictorFile(path) {
-            var p = PredictorValue(predictor: try PredictorFile.read(path, space: session.space.name), trainedOn: 0, label: path, notes: [])
+            let loaded = try PredictorFile.load(path, space: session.space.name)
+            var p = PredictorValue(predictor: loaded.predictor, trainedOn: loaded.trainedOn, label: "loaded from \(path)", notes: [])
             p.space = session.space
             return .predictor(p)
         }
-        return .archSet(try ArchSet.load(path: path, store: session.store, space: session.space))
+        do {
+            return .archSet(try ArchSet.load(path: path, store: session.store, space: session.space))
+        } catch RuntimeError.unknownFormat(let p) {
+            throw RuntimeError.unknownSetFormat(p)
+        }
     }
 
     static let allCommand = CommandSpec(
@@ -148,38 +172,34 @@ enum Builtins {
         let rows = args.integer("rows") ?? 10
         switch args.values["value"]! {
         case .archSet(let s): return .text(Printer.table(s, rows: rows))
+        case .scores(let s): return .text(Printer.table(s, rows: rows))
         case .best(let e, let label, let space): return .text(Printer.table(ArchSet(entries: [e], label: label, space: space), rows: 1))
         case let v: return .text(Printer.render(v))
         }
     }
 
     static let export = CommandSpec(
-        name: "export", summary: "Writes a value as plain JSON.",
-        positional: [Param("value", .value, "a set, scores, metrics or a predictor")],
-        keywords: [Param("to", .string, "the file to write")],
+        name: "export", summary: "Writes a value as plain JSON, or as CSV when the file ends in .csv.",
+        positional: [Param("value", .value, "a set, scores, a search curve, metrics or a predictor")],
+        keywords: [Param("to", .string, "the file to write (.json, or .csv for a table)")],
         details: """
-            A set: [{hash, matrix, ops, val, test}], accuracies in percent. Scores: [{hash, score}].
-            Metrics: {kendall, spearman, mse, r2, n}. A predictor: npsh's predictor file (load reads it back).
+            A set: [{hash, matrix, ops, val, test}] (accuracies in percent; ProxylessNAS "arch",
+            graph spaces "ops" and "edges"). Scores: [{hash, the graph, score}]. A search
+            curve: {budget, val_mean, val_std, test_mean, test_std, time_mean}. Metrics:
+            {kendall, spearman, mse, r2, n}. A predictor: npsh's predictor file (load reads it
+            back). The file is written whole or not at all, and never over a file the session
+            reads (its benchmark, space, loaded files or the script itself).
             """
     ) { session, args in
         let path = args.string("to")!
-        let json: String
-        switch args.values["value"]! {
-        case .archSet(let s): json = s.json()
-        case .best(let e, let label, let space): json = ArchSet(entries: [e], label: label, space: space).json()
-        case .scores(let s):
-            json = "[" + zip(s.entries, s.scores).map { "\n  {\"hash\": \"\($0.hash.hex)\", \"score\": \(JSONWriter.number($1 * 100))}" }.joined(separator: ",")
-                + (s.entries.isEmpty ? "]\n" : "\n]\n")
-        case .metrics(let m, _, let percent):
-            json = "{\"kendall\": \(JSONWriter.number(m.kendall)), \"spearman\": \(JSONWriter.number(m.spearman)), "
-                + "\"mse\": \(JSONWriter.number(percent ? m.mse * 10_000 : m.mse)), \"r2\": \(JSONWriter.number(m.r2)), \"n\": \(m.n)}\n"
-        case .predictor(let p):
-            try PredictorFile.write(p.predictor, to: path, space: p.space.name)
-            session.diagnostics("note: wrote \(path)")
-            return .none
-        case let v: throw RuntimeError.invalidArgument("cannot export \(v.typeName); export a set, scores, metrics or a predictor")
+        let value = args.values["value"]!
+        if case .predictor(let p) = value {
+            guard !path.hasSuffix(".csv") else { throw RuntimeError.invalidArgument("a predictor is saved as npsh's predictor file, not CSV; choose another name") }
+            try session.checkWritable(path)
+            try PredictorFile.write(p.predictor, to: path, space: p.space.name, trainedOn: p.trainedOn)
+        } else {
+            try session.write(try Exporter.text(value, csv: path.hasSuffix(".csv")), to: path)
         }
-        try FileWriter.write(json, to: path)
         session.diagnostics("note: wrote \(path)")
         return .none
     }
@@ -194,11 +214,13 @@ enum Builtins {
         let width = all.map(\.name.count).max()!
         var out = "Commands (help NAME for details):\n"
         for c in all { out += "  \(c.name)\(String(repeating: " ", count: width - c.name.count))  \(c.summary)\n" }
-        out += "Statements: let NAME = COMMAND …, for X in LIST { … }, a bare value prints it; # starts a comment."
+        out += "Statements: let NAME = COMMAND …, for X in LIST { … }, a bare value prints it; # starts a comment;\n"
+        out += "(COMMAND …) uses a command's result as an argument.\n"
+        out += "REPL: Tab completes, Up/Down recall history, Ctrl-C stops a statement, Ctrl-D quits; help save."
         return .text(out)
     }
 
     static var names: [String] {
-        ["seed", "space", "bench", "load", "all", "sample", "draw", "fit", "predict", "topk", "eval", "evolve", "search", "splits", "best", "show", "plot", "export", "help"]
+        ["seed", "space", "bench", "load", "all", "sample", "draw", "fit", "predict", "topk", "eval", "evolve", "search", "splits", "best", "show", "plot", "export", "save", "help"]
     }
 }

@@ -31,13 +31,36 @@ public final class Evaluator {
             case let other: throw Diagnostic(.notIterable(other.typeName), over.range)
             }
             let saved = session.bindings[variable]
-            defer { session.bindings[variable] = saved }
+            let output = session.output
+            defer { session.bindings[variable] = saved; session.output = output }
             for item in items {
                 session.bindings[variable] = item
+                // Output inside a loop says which iteration printed it: a header before the
+                // iteration's first line.
+                var header: String? = "\(variable) = \(Printer.render(item)):"
+                session.output = { text in
+                    if let h = header { output(h); header = nil }
+                    output(text)
+                }
                 for s in body { try execute(s) }
             }
         }
     }
+
+    /// Every word a command accepts (models, plot kinds, search methods, …): a bare word that
+    /// names no binding is that word, so `for m in [gcn, mlp] { fit m s }` works.
+    public lazy var words: Set<String> = {
+        var out = Set<String>()
+        for c in commands.values {
+            for p in c.positional + c.keywords + c.options {
+                switch p.type {
+                case .word(let w), .wordOrPath(let w): out.formUnion(w)
+                default: break
+                }
+            }
+        }
+        return out.subtracting(commands.keys)
+    }()
 
     public func evaluate(_ expr: Expr) throws -> Value {
         switch expr {
@@ -46,9 +69,11 @@ public final class Evaluator {
         case .string(let s, _): return .string(s)
         case .name(let n, let r):
             if let v = session.bindings[n] { return v }
-            if let c = commands[n], c.positional.allSatisfy({ !$0.required }), c.keywords.allSatisfy({ !$0.required }) {
+            if let c = commands[n] {
+                guard c.canStandAlone else { throw Diagnostic(.commandAsValue(n, example: nil), r) }
                 return try call(CommandCall(name: n, nameRange: r, arguments: [], range: r))
             }
+            if words.contains(n) { return .word(n) }
             let candidates = Array(session.bindings.keys) + commands.keys.sorted()
             throw Diagnostic(.unknownName(n, suggestion: suggestion(for: n, among: candidates)), r)
         case .list(let items, _):
@@ -70,7 +95,14 @@ public final class Evaluator {
                 if overflow { throw Diagnostic(.outOfRange(what: "the result", detail: "overflows a 64-bit integer"), expr.range) }
                 return .integer(v)
             case (.archSet(let x), .archSet(let y)):
-                return .archSet(op == .plus ? x.union(y) : x.subtracting(y))
+                if op == .plus {
+                    let conflicts = x.conflicts(with: y)
+                    if conflicts > 0 {
+                        session.diagnostics("note: \(Format.plural(conflicts, "architecture")) of the right set \(conflicts == 1 ? "is" : "are") also in the left with other results; a union keeps the left set's")
+                    }
+                    return .archSet(x.union(y))
+                }
+                return .archSet(x.subtracting(y))
             case (.string(let x), .string(let y)) where op == .plus:
                 return .string(x + y)
             default:
@@ -97,42 +129,18 @@ public final class Evaluator {
             throw Diagnostic(.unknownCommand(c.name, suggestion: suggestion(for: c.name, among: commands.keys.sorted())), c.nameRange)
         }
         var args = Arguments(call: c)
-        var nextPositional = 0
-        for a in c.arguments {
-            switch a {
-            case .positional(let e):
-                guard nextPositional < spec.positional.count else {
-                    throw Diagnostic(.tooManyArguments(command: spec.name, expected: spec.positional.count), e.range)
-                }
-                let p = spec.positional[nextPositional]
-                nextPositional += 1
-                args.values[p.name] = try bind(e, p, spec)
-                args.ranges[p.name] = e.range
-            case .keyword(let k, let kr, let e):
-                guard let p = spec.keywords.first(where: { $0.name == k }) else {
-                    throw Diagnostic(.unknownOption(command: spec.name, option: k, suggestion: nil), kr)
-                }
-                if args.values[k] != nil { throw Diagnostic(.duplicateOption(k), kr) }
-                args.values[k] = try bind(e, p, spec)
-                args.ranges[k] = e.range
-            case .option(let k, let kr, let e):
-                guard let p = spec.options.first(where: { $0.name == k }) else {
-                    let names = spec.options.map(\.name) + spec.keywords.map(\.name)
-                    throw Diagnostic(.unknownOption(command: spec.name, option: k, suggestion: suggestion(for: k, among: names)), kr)
-                }
-                if args.values[k] != nil { throw Diagnostic(.duplicateOption(k), kr) }
-                args.values[k] = try bind(e, p, spec)
-                args.ranges[k] = e.range
-            }
-        }
-        for p in spec.positional + spec.keywords where p.required && args.values[p.name] == nil {
-            let label = spec.keywords.contains { $0.name == p.name } ? "'\(p.name) \(p.type.placeholder)'" : p.name.uppercased()
-            throw Diagnostic(.missingArgument(command: spec.name, parameter: label), c.range)
+        for (p, e) in try spec.match(c) {
+            args.values[p.name] = try bind(e, p, spec)
+            args.ranges[p.name] = e.range
         }
         do {
             return try spec.run(session, args)
         } catch let e as RuntimeError {
-            throw Diagnostic(.runtime(e.description), errorRange(e, args))
+            var text = e.description
+            if case .fileNotFound(let p) = e, !p.hasPrefix("/"), let base = session.baseFolder {
+                text += " (relative paths start at the script's folder, \(base))"
+            }
+            throw Diagnostic(.runtime(text), errorRange(e, args))
         }
     }
 
@@ -145,21 +153,24 @@ public final class Evaluator {
     func bind(_ e: Expr, _ p: Param, _ spec: CommandSpec) throws -> Value {
         let what = "'\(spec.name)' \(p.name)"
         switch p.type {
-        case .word(let choices), .wordOrPath(let choices):
+        case .word, .wordOrPath:
             var word: String?
             if case .name(let n, _) = e, session.bindings[n] == nil { word = n }
             if case .string(let s, _) = e {
                 if case .wordOrPath = p.type { return .string(s) }
                 word = s
             }
-            guard let w = word else {
-                let v = try evaluate(e)
-                if case .string(let s) = v, case .wordOrPath = p.type { return .string(s) }
-                throw Diagnostic(.wrongType(what: what, expected: p.type.display, got: v.typeName), e.range)
+            if word == nil {
+                switch try evaluate(e) {
+                case .word(let w): word = w
+                case .string(let s):
+                    if case .wordOrPath = p.type { return .string(s) }
+                    word = s
+                case let v: throw Diagnostic(.wrongType(what: what, expected: p.type.display, got: v.typeName), e.range)
+                }
             }
-            guard choices.contains(w) else {
-                throw Diagnostic(.unknownWord(what: p.name, word: w, choices: choices, suggestion: suggestion(for: w, among: choices)), e.range)
-            }
+            let w = word!
+            try p.checkWord(w, at: e.range)
             return .word(w)
         default:
             let v = try evaluate(e)
@@ -167,7 +178,12 @@ public final class Evaluator {
             case (.integer(let m), .integer(let i)):
                 guard i >= m else { throw Diagnostic(.outOfRange(what: what, detail: "must be at least \(m), got \(i)"), e.range) }
                 return v
-            case (.number, .integer), (.number, .decimal), (.string, .string), (.archSet, .archSet), (.value, _):
+            case (.number(let b), .integer), (.number(let b), .decimal):
+                guard b.contains(v.number!) else {
+                    throw Diagnostic(.outOfRange(what: what, detail: "must be \(b.display), got \(Printer.render(v))"), e.range)
+                }
+                return v
+            case (.string, .string), (.archSet, .archSet), (.value, _):
                 return v
             default:
                 throw Diagnostic(.wrongType(what: what, expected: p.type.display, got: v.typeName), e.range)

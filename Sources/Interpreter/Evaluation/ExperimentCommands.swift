@@ -66,12 +66,12 @@ extension Builtins {
             }
         }
         let total = method == "oracle" ? 1 : runs
-        let every = max(1, total / 10)
-        // Progress is reported under the search's lock, one call at a time.
-        let shared = UncheckedSendable(session)
+        let progress = session.progress
+        progress.start("search \(name)", total: total, unit: "run")
+        defer { progress.finish() }
         let curve = try Search.run(m, on: problem, runs: total, seed: rng.next(), name: name, threads: session.threads) { done in
-            if done % every == 0 || done == total { shared.value.diagnostics("search \(name): run \(done)/\(total)") }
-            return !shared.value.interruptRequested()
+            progress.update(done)
+            return !Interrupt.isRequested
         }
         return .search(SearchValue(curve: curve, space: problem.space, label: bench.isSynthetic ? "synthetic" : bench.label))
     }
@@ -143,7 +143,7 @@ extension Builtins {
         }
         var lines: [String] = []
         if let path = args.string("to") {
-            try FileWriter.write(SVGRenderer.render(figure), to: path)
+            try session.write(SVGRenderer.render(figure), to: path)
             lines.append("plot: wrote \(path) (\(figure.title); \(figure.series.count) series)")
         }
         let preview: Bool
@@ -164,8 +164,8 @@ extension Builtins {
         name: "splits", summary: "Table I: fit on a train split; MSE, Kendall τ and R² on train, validation and test, over seeds.",
         positional: [Param("model", .word(modelWords), "the predictor"), Param("set", .archSet, "the architectures to split")],
         options: [
-            Param("train", .number, "fraction for training", default: "0.6"),
-            Param("val", .number, "fraction for validation (the rest is test)", default: "0.2"),
+            Param("train", .number(.fraction), "fraction for training", default: "0.6"),
+            Param("val", .number(Bounds(low: 0, high: 1, highOpen: true)), "fraction for validation (the rest is test)", default: "0.2"),
             Param("seeds", .integer(min: 1), "repetitions with different splits and initial weights", default: "5"),
         ] + fitOptions,
         details: """
@@ -176,6 +176,9 @@ extension Builtins {
     ) { session, args in
         guard case .word(let model) = args.values["model"], let set = args.set("set") else { return .none }
         let fr = [args.number("train") ?? 0.6, args.number("val") ?? 0.2]
+        guard fr[0] + fr[1] < 1 else {
+            throw RuntimeError.invalidArgument("train + val = \(formatSignificant(fr[0] + fr[1], digits: 4)) leaves nothing to test; keep their sum below 1")
+        }
         let fractions = fr + [1 - fr[0] - fr[1]]
         var rng = session.stream(for: "splits")
         let seeds = (0..<(args.integer("seeds") ?? 5)).map { _ in rng.next() }
@@ -215,18 +218,35 @@ extension Builtins {
             """
     ) { session, args in
         let n = args.integer("n")!
-        var rng = session.stream(for: "draw")
+        let space = session.space
+        guard SpaceGenerator.canGenerate(space) else {
+            throw RuntimeError.invalidArgument("space \(space.name) cannot draw new architectures (only its benchmark's); use sample N, which draws from all")
+        }
         let store = session.store
-        var seen = Set<Digest128>()
+        var rng = session.stream(for: "draw")
         var entries: [ArchEntry] = []
+        if space.kind == .nb101 {
+            let catalog = try Session.catalog(store)
+            guard n <= catalog.cells.count else {
+                throw RuntimeError.invalidArgument("space nb101 holds \(Format.count(catalog.cells.count)) architectures; cannot draw \(Format.count(n)) distinct ones")
+            }
+            // Over half the space, rejection would take ever longer: draw distinct indices.
+            if 2 * n > catalog.cells.count {
+                let picked = rng.distinct(n, from: catalog.cells.count)
+                return .archSet(ArchSet(entries: picked.map { ArchEntry(arch: .nb101(catalog.cells[$0]), hash: catalog.hashes[$0], validation: .nan, test: .nan) },
+                                        label: "pool of space nb101", space: space))
+            }
+        }
+        var seen = Set<Digest128>()
         var attempts = 0
         while entries.count < n {
             attempts += 1
-            if attempts > 20 * n + 1000 { throw RuntimeError.invalidArgument("could not draw \(n) distinct architectures from space \(session.space.name)") }
-            let (a, h) = try SpaceGenerator.sample(session.space, catalog: { try Session.catalog(store) }, rng: &rng)
+            if attempts & 1023 == 0 { try Interrupt.check("the draw") }
+            if attempts > 20 * n + 1000 { throw RuntimeError.invalidArgument("could not draw \(n) distinct architectures from space \(space.name)") }
+            let (a, h) = try SpaceGenerator.sample(space, catalog: { try Session.catalog(store) }, rng: &rng)
             if seen.insert(h).inserted { entries.append(ArchEntry(arch: a, hash: h, validation: .nan, test: .nan)) }
         }
-        return .archSet(ArchSet(entries: entries, label: "pool of space \(session.space.name)", space: session.space))
+        return .archSet(ArchSet(entries: entries, label: "pool of space \(space.name)", space: space))
     }
 
     static let evolve = CommandSpec(

@@ -27,9 +27,13 @@ extension Builtins {
         let (config, classifier, notes) = try fitConfigs(args, model: model, n: n, space: set.space, labels: labels(set), rng: &rng)
         let cells = set.architectures
         let labels = set.entries.map(\.validation)
-        let progress: (Int) -> Bool = { epoch in
-            // At most ten progress lines a fit, on standard error.
-            if epoch % max(50, config.epochs / 10) == 0 { session.diagnostics("fit: epoch \(epoch)/\(config.epochs)") }
+        let reporter = session.progress
+        reporter.start("fit", total: config.epochs * (classifier == nil ? 1 : 2), unit: "epoch")
+        defer { reporter.finish() }
+        var done = 0
+        let progress: (Int) -> Bool = { _ in
+            done += 1
+            reporter.update(done)
             return !session.interruptRequested()
         }
         let fitted: FittedPredictor
@@ -47,16 +51,16 @@ extension Builtins {
     /// The options every fitting command shares (fit, search predictor, splits).
     static let fitOptions: [Param] = [
             Param("epochs", .integer(min: 1), "training epochs", default: "300"),
-            Param("lr", .number, "initial learning rate (cosine-decayed to 0)", default: "1e-4; classifier 2e-4"),
-            Param("wd", .number, "weight decay", default: "1e-3"),
-            Param("dropout", .number, "dropout rate after each body layer", default: "0.1"),
+            Param("lr", .number(Bounds(low: 0, high: 1, lowOpen: true)), "initial learning rate (cosine-decayed to 0)", default: "1e-4; classifier 2e-4"),
+            Param("wd", .number(Bounds(low: 0, high: 1)), "weight decay", default: "1e-3"),
+            Param("dropout", .number(.rate), "dropout rate after each body layer", default: "0.1"),
             Param("batch", .integer(min: 1), "mini-batch size", default: "10"),
             Param("dim", .integer(min: 1), "node representation size D", default: "the paper's for N"),
             Param("layers", .integer(min: 1), "body layers", default: "3"),
             Param("fc", .integer(min: 1), "width of the fully connected layer", default: "128"),
             Param("output", .word(OutputMode.allCases.map(\.rawValue)), "output: shifted, sigmoid or linear", default: "shifted"),
             Param("optimizer", .word(OptimizerKind.allCases.map(\.rawValue)), "adam (L2 decay) or adamw (decoupled)", default: "adam"),
-            Param("threshold", .number, "two-stage: the accuracy (percent) the classifier separates", default: "91"),
+            Param("threshold", .number(.percent), "two-stage: the accuracy (percent) the classifier separates", default: "91"),
             Param("init", .word(["glorot", "he"]), "weight initialisation: glorot (the paper's) or he (for deep GCNs such as layers=18)", default: "glorot"),
             Param("fc2", .integer(min: 0), "width of a second fully connected layer (0: none; the paper's ProxylessNAS net uses 512 then 128)", default: "0"),
     ]
@@ -68,9 +72,13 @@ extension Builtins {
         var notes: [String] = []
         let dim: Int
         if let d = args.integer("dim") { dim = d } else {
-            let (d, interpolated) = FitConfig.paperDim(forTrainingSize: max(1, n))
+            let (d, source) = FitConfig.paperDim(forTrainingSize: max(1, n))
             dim = d
-            if interpolated { notes.append("D = \(d) interpolated from the paper's table for N = \(n)") }
+            switch source {
+            case .table: break
+            case .interpolated: notes.append("D = \(d) interpolated from the paper's table for N = \(n)")
+            case .nearest(let end): notes.append("D = \(d), the paper's for N = \(end): N = \(n) is outside its table (43…860)")
+            }
         }
         // Accuracies default to the paper's shifted sigmoid; losses and other metrics to linear.
         var output = args.values["output"].flatMap { if case .word(let w) = $0 { return OutputMode(rawValue: w) }; return nil }
@@ -84,7 +92,6 @@ extension Builtins {
         }
         let optimizer = args.values["optimizer"].flatMap { if case .word(let w) = $0 { return OptimizerKind(rawValue: w) }; return nil } ?? .adam
         let dropout = args.number("dropout") ?? 0.1
-        guard dropout >= 0 && dropout < 1 else { throw RuntimeError.invalidArgument("dropout must be in [0, 1), got \(dropout)") }
         let kind = model == "twostage" ? ModelKind.gcn : ModelKind(rawValue: model)!
         var fc = [args.integer("fc") ?? 128]
         if let f2 = args.integer("fc2"), f2 > 0 { fc.append(f2) }
@@ -154,12 +161,7 @@ extension Builtins {
         guard k <= s.entries.count else {
             throw RuntimeError.invalidArgument("K = \(k) is larger than the \(Format.count(s.entries.count)) candidates")
         }
-        // Best predicted first (highest, or lowest for a loss); ties by hash, so the choice
-        // never depends on order.
-        let order = s.entries.indices.sorted {
-            s.scores[$0] != s.scores[$1] ? s.space.better(s.scores[$0], than: s.scores[$1]) : s.entries[$0].hash < s.entries[$1].hash
-        }
-        let picked = order.prefix(k).map { s.entries[$0] }
+        let picked = s.ranking().prefix(k).map { s.entries[$0] }
         if case .word("false") = args.values["trained"] {
             return .archSet(ArchSet(entries: picked, label: s.label, space: s.space))
         }

@@ -64,7 +64,11 @@ enum Printer {
         case .twoStage(let c, let r, let t):
             line = "predictor: two-stage (accurate = val ≥ \(Format.fixed(t * 100, 1)) %)\n  classifier: \(describe(c))\n  regressor:  \(describe(r))"
         }
-        line += "\n  trained on \(Format.plural(v.trainedOn, "architecture")) (\(v.label))"
+        if let n = v.trainedOn {
+            line += "\n  trained on \(Format.plural(n, "architecture")) (\(v.label))"
+        } else {
+            line += "\n  \(v.label) (the file does not record its training set)"
+        }
         for n in v.notes { line += "\n  note: \(n)" }
         return line
     }
@@ -101,7 +105,7 @@ enum Printer {
     static func describe(_ a: Architecture) -> String {
         switch a {
         case .proxyless(let p): return "layers \(p.description)"
-        default: return "\(a.vertices) vertices, \(a.edgeCount) edges"
+        default: return "\(Format.plural(a.vertices, "vertex", "vertices")), \(Format.plural(a.edgeCount, "edge"))"
         }
     }
 
@@ -148,6 +152,22 @@ enum Printer {
         }
         lines += grid(header, cells, rightAligned: [0, 2, 3, 4, 5])
         if s.count > rows { lines.append("… \(Format.count(s.count - rows)) more") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Scores as a table, best predicted first (ties by hash, as topk orders them).
+    static func table(_ s: ScoresValue, rows: Int) -> String {
+        var lines = [scoresSummary(s)]
+        let unit = s.space.isAccuracy ? " %" : ""
+        let header = ["#", "hash", "architecture", "predicted" + unit] + (s.accepted == nil ? [] : ["classifier"])
+        var cells: [[String]] = []
+        for (rank, i) in s.ranking().prefix(rows).enumerated() {
+            let e = s.entries[i]
+            cells.append([String(rank + 1), e.hash.hex, describe(e.arch), Format.metric(s.scores[i], s.space)]
+                         + (s.accepted.map { [$0[i] ? "accepts" : "rejects"] } ?? []))
+        }
+        lines += grid(header, cells, rightAligned: [0, 3])
+        if s.entries.count > rows { lines.append("… \(Format.count(s.entries.count - rows)) more") }
         return lines.joined(separator: "\n")
     }
 

@@ -25,10 +25,22 @@ public struct ScriptRunner {
     public var renderer: DiagnosticRenderer
     public init(renderer: DiagnosticRenderer = DiagnosticRenderer()) { self.renderer = renderer }
 
+    /// Parses `source` and checks it against `evaluator`'s session before anything runs:
+    /// the statements, or every problem found (at most `Parser.maxErrors`, then one saying
+    /// so), sorted by position.
+    public static func prepare(_ source: SourceFile, evaluator: Evaluator) -> ([Statement], [Diagnostic]) {
+        var (statements, problems) = Parser.parse(source, commands: evaluator.commandNames)
+        if problems.isEmpty { problems = Checker.check(statements, in: evaluator, source: source) }
+        if problems.count > Parser.maxErrors {
+            problems = Array(problems.prefix(Parser.maxErrors)) + [Diagnostic(.tooManyErrors(shown: Parser.maxErrors), problems[Parser.maxErrors].range)]
+        }
+        return (statements, problems)
+    }
+
     /// Runs `source` in `evaluator`'s session. Each statement's output goes to
     /// `echo` as it is produced (nil: collect only); diagnostics go to `errors`.
     public func run(_ source: SourceFile, evaluator: Evaluator, echo: ((String) -> Void)?, errors: (String) -> Void) -> RunResult {
-        let (statements, syntax) = Parser.parse(source, commands: evaluator.commandNames)
+        let (statements, syntax) = Self.prepare(source, evaluator: evaluator)
         if !syntax.isEmpty {
             let texts = syntax.map { renderer.render($0, in: source) }
             texts.forEach(errors)
@@ -75,12 +87,15 @@ public enum Notebook {
         return t == "#>" || t.hasPrefix("#> ")
     }
 
-    /// `clean` (a stripped script) with `outputs` written under their statements.
-    public static func compose(_ clean: String, outputs: [(endLine: Int, text: String)]) -> String {
+    /// `text` with `outputs` written under their statements, replacing any earlier output
+    /// lines. Line numbers are `text`'s own: the runner parses the notebook as it stands
+    /// (output lines are comments), so errors point at the file's real lines.
+    public static func compose(_ text: String, outputs: [(endLine: Int, text: String)]) -> String {
         var byLine: [Int: [String]] = [:]
         for (line, text) in outputs where !text.isEmpty { byLine[line, default: []].append(text) }
         var out: [String] = []
-        for (i, line) in clean.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if isOutputLine(line) { continue }
             out.append(String(line))
             for text in byLine[i + 1] ?? [] {
                 for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -109,8 +124,8 @@ public enum Notebook {
         var i = 0, j = 0
         while i < n || j < m {
             if i < n && j < m && x[i] == y[j] { ops.append(.same(x[i])); i += 1; j += 1 }
-            else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) { ops.append(.add(y[j])); j += 1 }
-            else { ops.append(.del(x[i])); i += 1 }
+            else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) { ops.append(.del(x[i])); i += 1 }
+            else { ops.append(.add(y[j])); j += 1 }
         }
         var out = "--- \(from)\n+++ \(to)\n"
         var k = 0

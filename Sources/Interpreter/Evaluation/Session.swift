@@ -27,13 +27,62 @@ public final class Session {
     public var diagnostics: (String) -> Void
     /// Whether `plot` prints its Unicode preview (set by the REPL on a terminal).
     public var previews = false
-    /// Set from a signal handler to stop a long command.
-    public var interruptRequested: () -> Bool = { false }
+    /// Whether Ctrl-C asked the running statement to stop (the process's flag by default).
+    public var interruptRequested: () -> Bool = { Interrupt.isRequested }
+    /// Progress of long work (fit, search, draw, import), on standard error.
+    public var progress: ProgressReporter
+    /// The files the session reads, by identity, with what they are to it ("the benchmark");
+    /// no command may overwrite one.
+    private(set) var readFiles: [FileIdentity: String] = [:]
+    /// Where relative paths resolve, when that is not the current folder's own name: `npsh
+    /// run` runs a script in the script's folder, and a missing file's error says so.
+    public var baseFolder: String?
 
     public init(store: BenchmarkStore, output: @escaping (String) -> Void, diagnostics: @escaping (String) -> Void) {
         self.store = store
         self.output = output
         self.diagnostics = diagnostics
+        progress = ProgressReporter(terminal: false, write: { diagnostics(String($0.dropLast())) })
+    }
+
+    /// Everything a statement can change: a statement that fails or is interrupted puts it
+    /// back, so the session (and a `save`d replay of it) is as if it had never run.
+    struct Snapshot {
+        let seed: UInt64
+        let counters: [String: UInt64]
+        let bindings: [String: Value]
+        let space: SpaceInfo
+        let benchTable: (any Bench)?
+        let readFiles: [FileIdentity: String]
+    }
+
+    func snapshot() -> Snapshot {
+        Snapshot(seed: seed, counters: counters, bindings: bindings, space: space, benchTable: benchTable, readFiles: readFiles)
+    }
+
+    func restore(_ s: Snapshot) {
+        seed = s.seed
+        counters = s.counters
+        bindings = s.bindings
+        space = s.space
+        if benchTable !== s.benchTable { benchTable = s.benchTable }
+        readFiles = s.readFiles
+    }
+
+    /// Records that the session reads `path` (as `role`), so that no export overwrites it.
+    public func noteRead(_ path: String, as role: String) {
+        if let id = FileIdentity(path: path), readFiles[id] == nil { readFiles[id] = role }
+    }
+
+    /// Refuses a write to a file the session reads.
+    func checkWritable(_ path: String) throws {
+        if let id = FileIdentity(path: path), let role = readFiles[id] { throw RuntimeError.wouldOverwriteInput(path, role: role) }
+    }
+
+    /// Writes `text` to `path` atomically, refusing to overwrite a file the session reads.
+    func write(_ text: String, to path: String) throws {
+        try checkWritable(path)
+        try FileWriter.write(text, to: path)
     }
 
     /// When set (`npsh run --seed N`), every `seed` statement uses this value instead.

@@ -8,7 +8,8 @@ public struct BenchValue: Sendable {
 /// A fitted predictor with what it was trained on.
 public struct PredictorValue: Sendable {
     public let predictor: FittedPredictor
-    public let trainedOn: Int
+    /// How many architectures it was fitted on (nil: a loaded file that does not say).
+    public let trainedOn: Int?
     public let label: String
     /// The space it was fitted in; predicting another space's architectures is an error.
     public var space: SpaceInfo = .nb101
@@ -23,6 +24,15 @@ public struct ScoresValue: Sendable {
     public let model: String
     public let label: String
     public var space: SpaceInfo = .nb101
+
+    /// Indices of the entries, best predicted first (highest, or lowest for a loss; a
+    /// two-stage predictor's scores already rank rejected architectures last); ties by
+    /// hash, so the order never depends on how the candidates were listed.
+    func ranking() -> [Int] {
+        entries.indices.sorted { a, b in
+            scores[a] != scores[b] ? space.better(scores[a], than: scores[b]) : entries[a].hash < entries[b].hash
+        }
+    }
 }
 
 /// A typed npsh value.
@@ -81,8 +91,8 @@ enum Format {
     static func count(_ n: Int) -> String { formatCount(n) }
 
     /// "1 cell", "20,001 cells".
-    static func plural(_ n: Int, _ noun: String) -> String {
-        "\(count(n)) \(noun)\(n == 1 ? "" : "s")"
+    static func plural(_ n: Int, _ noun: String, _ plural: String? = nil) -> String {
+        "\(count(n)) " + (n == 1 ? noun : plural ?? noun + "s")
     }
 
     /// A fraction as a percentage with two decimals, or "—" when unknown.

@@ -12,8 +12,9 @@ public final class LineReader {
     public let interactive: Bool
     let historyPath: String?
 
-    /// Words offered by tab completion; set by the REPL before each read.
-    nonisolated(unsafe) static var completionWords: [String] = []
+    /// Tab completion: candidates for the word being typed, given the line before it; set
+    /// by the REPL.
+    nonisolated(unsafe) static var completer: (_ text: String, _ line: String) -> [String] = { _, _ in [] }
 
     public init(interactive: Bool, historyPath: String?) {
         self.interactive = interactive
@@ -46,18 +47,6 @@ public final class LineReader {
             if let historyPath { _ = append_history(1, historyPath); _ = history_truncate_file(historyPath, 2000) }
         }
         return s
-    }
-
-    /// Completion candidates for `text` given the line so far (pure, for tests).
-    public static func candidates(for text: String, line: String, words: [String]) -> [String] {
-        // Inside a string: complete file paths.
-        let quotes = line.filter { $0 == "\"" }.count
-        if quotes % 2 == 1 { return pathCandidates(text) }
-        // At the start of a statement (or after `let NAME =`) only commands, names and
-        // keywords make sense; `option=` words come after a command.
-        let before = line.trimmedOf(" \t")
-        let statementStart = before.isEmpty || before.hasSuffix("{") || (before.hasPrefix("let ") && before.hasSuffix("="))
-        return Array(Set(words.filter { $0.hasPrefix(text) && !(statementStart && $0.hasSuffix("=")) })).sorted()
     }
 
     static func pathCandidates(_ text: String) -> [String] {
@@ -97,7 +86,7 @@ private func lineReaderComplete(_ text: UnsafePointer<CChar>?, _ start: Int32, _
     rl_attempted_completion_over = 1
     let word = text.map { String(cString: $0) } ?? ""
     let line = rl_line_buffer.map { String(String(cString: $0).utf8.prefix(Int(start))) ?? "" } ?? ""
-    let found = LineReader.candidates(for: word, line: line, words: LineReader.completionWords)
+    let found = LineReader.completer(word, line)
     if found.isEmpty { return nil }
     if found.count == 1 && found[0].hasSuffix("/") { rl_completion_append_character = 0 }
     // readline wants the common prefix first, then the matches, NULL-terminated.

@@ -48,9 +48,8 @@ public final class REPL {
 
     /// Reads lines until braces and brackets balance.
     func readStatement() -> String? {
-        LineReader.completionWords = evaluator.commandNames.sorted() + evaluator.session.bindings.keys.sorted()
-            + ["let", "for", "in", "step", "on", "from", "to"]
-            + evaluator.commands.values.flatMap { $0.options.map { $0.name + "=" } }
+        let commands = evaluator.commands, names = evaluator.session.bindings.keys.sorted()
+        LineReader.completer = { text, line in Completion.candidates(for: text, line: line, commands: commands, names: names) }
         guard var text = reader.read(prompt: "npsh> ") else { return nil }
         while depth(text) > 0 {
             guard let more = reader.read(prompt: "  ... ") else { return text }
@@ -60,7 +59,9 @@ public final class REPL {
     }
 
     /// How many braces and brackets are open (ignoring strings and comments).
-    func depth(_ text: String) -> Int {
+    func depth(_ text: String) -> Int { Self.depthChange(text) }
+
+    static func depthChange(_ text: String) -> Int {
         var d = 0
         var inString = false, inComment = false
         for c in text {
@@ -87,8 +88,30 @@ public final class REPL {
         }
         resetInterrupt()
         let source = SourceFile(name: "<stdin:\(counter)>", text: text)
+        // A statement that fails or is interrupted leaves the session as it found it (draw
+        // counters, bindings, space, benchmark), so a saved session replays what was shown.
+        let before = evaluator.session.snapshot()
         let result = ScriptRunner(renderer: renderer).run(source, evaluator: evaluator, echo: { self.write($0 + "\n") }, errors: writeError)
-        if result.status == .ok { transcript.append(text) }
+        guard result.status == .ok else {
+            evaluator.session.restore(before)
+            return
+        }
+        // `help` prints documentation: nothing to replay.
+        if !(trimmed == "help" || trimmed.hasPrefix("help ")) { transcript.append(Self.indented(text)) }
+    }
+
+    /// A statement as a script shows it: a block's lines indented four spaces a level,
+    /// however they were typed.
+    static func indented(_ text: String) -> String {
+        var level = 0
+        var out: [String] = []
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = String(raw).trimmedOf(" \t")
+            let closes = line.hasPrefix("}") || line.hasPrefix("]") || line.hasPrefix(")") ? 1 : 0
+            out.append(line.isEmpty ? "" : String(repeating: "    ", count: max(0, level - closes)) + line)
+            level = max(0, level + REPL.depthChange(line))
+        }
+        return out.joined(separator: "\n")
     }
 
     func save(_ line: String) {
@@ -101,7 +124,7 @@ public final class REPL {
         let text = "# npsh session, saved by 'save'; replay with: npsh run \(path)\nseed \(initialSeed)\n"
             + transcript.joined(separator: "\n") + "\n"
         do {
-            try FileWriter.write(text, to: path)
+            try evaluator.session.write(text, to: path)
             write("saved \(transcript.count) statement\(transcript.count == 1 ? "" : "s") to \(path)\n")
         } catch let e as RuntimeError {
             writeError("error: \(e)\n")

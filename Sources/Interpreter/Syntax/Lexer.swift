@@ -4,6 +4,9 @@ public struct Lexer {
     let source: SourceFile
     var pos = 0
     public private(set) var diagnostics: [Diagnostic] = []
+    /// Past this many problems the lexer stops: the rest of a binary or garbled file would
+    /// only repeat them (the parser reports "too many errors").
+    static let maxDiagnostics = 50
 
     public init(_ source: SourceFile) { self.source = source }
 
@@ -19,6 +22,7 @@ public struct Lexer {
     }
 
     mutating func next() -> Token {
+        if diagnostics.count >= Self.maxDiagnostics { return Token(kind: .end, range: SourceRange(text.count, text.count)) }
         // Spaces, comments.
         while pos < text.count {
             let c = text[pos]
@@ -58,11 +62,50 @@ public struct Lexer {
                 while pos < text.count && isIdentPart(text[pos]) { pos += 1 }
                 return tok(.identifier(String(decoding: text[start..<pos], as: UTF8.self)))
             }
-            // Skip the whole UTF-8 sequence of a stray character.
-            while pos < text.count && text[pos] & 0xC0 == 0x80 { pos += 1 }
-            diagnostics.append(Diagnostic(.unexpectedCharacter(String(decoding: text[start..<pos], as: UTF8.self)), SourceRange(start, pos)))
+            pos = start
+            if let close = smartQuote(at: pos), close == false { return smartString(start) }
+            // A run of stray characters is one error, not one per character.
+            var chars: [String] = []
+            while pos < text.count && !isTokenStart(text[pos]) && smartQuote(at: pos) == nil {
+                let s = pos
+                pos += 1
+                while pos < text.count && text[pos] & 0xC0 == 0x80 { pos += 1 }
+                if chars.count < 3 { chars.append(String(decoding: text[s..<pos], as: UTF8.self)) } else { chars.append("") }
+            }
+            if pos == start { pos += 3 } // a lone closing smart quote
+            let shown = chars.count <= 3 ? chars.joined() : chars.prefix(3).joined() + "…"
+            diagnostics.append(Diagnostic(chars.count <= 1 ? .unexpectedCharacter(shown.isEmpty ? String(decoding: text[start..<pos], as: UTF8.self) : shown)
+                                                           : .unexpectedCharacters(shown, count: chars.count), SourceRange(start, pos)))
             return next()
         }
+    }
+
+    /// Whether a byte begins something the lexer knows (so a run of stray characters ends).
+    func isTokenStart(_ c: UInt8) -> Bool {
+        isIdentPart(c) || c == 32 || c == 9 || c == 10 || c == 13 || "#=,[]{}()+-.\"".utf8.contains(c)
+    }
+
+    /// At a typographic double quote: false for an opening one (“ „), true for a closing
+    /// one (”), nil otherwise.
+    func smartQuote(at p: Int) -> Bool? {
+        guard p + 2 < text.count, text[p] == 0xE2, text[p + 1] == 0x80 else { return nil }
+        switch text[p + 2] {
+        case 0x9C, 0x9E: return false
+        case 0x9D: return true
+        default: return nil
+        }
+    }
+
+    /// A string in typographic quotes (“…”, as word processors write them): one error, and
+    /// the string is read as if straight quotes had been typed.
+    mutating func smartString(_ start: Int) -> Token {
+        pos += 3
+        var end = pos
+        while end < text.count && text[end] != 10 && smartQuote(at: end) == nil && text[end] != UInt8(ascii: "\"") { end += 1 }
+        let body = String(decoding: text[pos..<end], as: UTF8.self)
+        pos = end < text.count && text[end] != 10 ? end + (text[end] == UInt8(ascii: "\"") ? 1 : 3) : end
+        diagnostics.append(Diagnostic(.smartQuotes, SourceRange(start, pos)))
+        return Token(kind: .string(body), range: SourceRange(start, pos))
     }
 
     mutating func number() -> Token {

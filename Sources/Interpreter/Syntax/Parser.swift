@@ -10,6 +10,9 @@ public struct Parser {
 
     struct Failure: Error {}
 
+    /// Errors reported for one script before stopping with "too many errors".
+    public static let maxErrors = 20
+
     public init(tokens: [Token], commands: Set<String>) {
         self.tokens = tokens
         self.commands = commands
@@ -21,7 +24,11 @@ public struct Parser {
         let tokens = lexer.tokenize()
         var parser = Parser(tokens: tokens, commands: commands)
         let statements = parser.program()
-        let all = (lexer.diagnostics + parser.diagnostics).sorted { $0.range.start < $1.range.start }
+        var all = (lexer.diagnostics + parser.diagnostics).sorted { $0.range.start < $1.range.start }
+        if all.count > maxErrors {
+            let cut = all[maxErrors].range
+            all = Array(all.prefix(maxErrors)) + [Diagnostic(.tooManyErrors(shown: maxErrors), cut)]
+        }
         return (statements, all)
     }
 
@@ -166,6 +173,10 @@ public struct Parser {
         var end = nameRange
         loop: while true {
             switch current.kind {
+            case .minus where negativeLiteralAhead(after: end):
+                let value = try expression()
+                args.append(.positional(value))
+                end = value.range
             case .newline, .end, .rbrace, .rparen, .plus, .minus: break loop
             case .identifier(let word):
                 if peekKind(1) == .equals {
@@ -191,6 +202,17 @@ public struct Parser {
             }
         }
         return CommandCall(name: name, nameRange: nameRange, arguments: args, range: nameRange.to(end))
+    }
+
+    /// `seed -1`: a '-' written against a number and apart from what precedes it is a
+    /// negative argument, not a subtraction (`all - s` stays one).
+    func negativeLiteralAhead(after previous: SourceRange) -> Bool {
+        let minus = current.range
+        let next = tokens[min(index + 1, tokens.count - 1)]
+        switch next.kind {
+        case .integer, .decimal: return next.range.start == minus.end && minus.start > previous.end
+        default: return false
+        }
     }
 
     mutating func expression() throws -> Expr {

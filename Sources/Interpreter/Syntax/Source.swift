@@ -49,3 +49,44 @@ public struct SourceRange: Sendable, Equatable {
     public init(_ start: Int, _ end: Int) { self.start = start; self.end = max(start, end) }
     public func to(_ other: SourceRange) -> SourceRange { SourceRange(start, other.end) }
 }
+
+/// The check every script passes before it is lexed: a script is UTF-8 text without NUL
+/// bytes. Anything else (a binary, an image, a file in another encoding) is refused with one
+/// error instead of one per byte.
+public enum ScriptText {
+    /// Why `bytes` are not script text ("a NUL byte at line 3, byte 17"), or nil.
+    public static func problem(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var i = 0, line = 1
+        let n = bytes.count
+        func at() -> String { "line \(line), byte \(i + 1)" }
+        while i < n {
+            let b = bytes[i]
+            if b < 0x80 {
+                if b == 0 { return "a NUL byte at \(at()): this is not a text file" }
+                if b == 10 { line += 1 }
+                i += 1
+                continue
+            }
+            // Lead byte: the length of the sequence and the smallest allowed second byte.
+            let length: Int, lo: UInt8, hi: UInt8
+            switch b {
+            case 0xC2...0xDF: length = 2; lo = 0x80; hi = 0xBF
+            case 0xE0: length = 3; lo = 0xA0; hi = 0xBF
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3; lo = 0x80; hi = 0xBF
+            case 0xED: length = 3; lo = 0x80; hi = 0x9F
+            case 0xF0: length = 4; lo = 0x90; hi = 0xBF
+            case 0xF1...0xF3: length = 4; lo = 0x80; hi = 0xBF
+            case 0xF4: length = 4; lo = 0x80; hi = 0x8F
+            default: return "invalid UTF-8 at \(at()): scripts are UTF-8 text"
+            }
+            guard i + length <= n, bytes[i + 1] >= lo, bytes[i + 1] <= hi,
+                  (2..<length).allSatisfy({ bytes[i + $0] & 0xC0 == 0x80 }) else {
+                return "invalid UTF-8 at \(at()): scripts are UTF-8 text"
+            }
+            i += length
+        }
+        return nil
+    }
+
+    public static func problem(_ bytes: [UInt8]) -> String? { bytes.withUnsafeBytes { problem($0) } }
+}
