@@ -11,43 +11,6 @@ final class CLITests: XCTestCase {
         return url.appendingPathComponent("npsh").path
     }()
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    func npsh(_ args: [String], stdin: String? = nil, cwd: String? = nil) throws -> Result {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw XCTSkip("npsh binary not found at \(Self.binary); build it with swift build first")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["NPSH_CACHE"] = GoldenTests.cache
-        p.environment = env
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    func script(_ text: String, name: String = "s.npx") throws -> String {
-        let dir = temporaryFolder(self)
-        let path = dir + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     func testVersionAndHelp() throws {
         let v = try npsh(["--version"])
         XCTAssertEqual(v.status, 0)
@@ -66,10 +29,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(syntax.status, 65)
         XCTAssertTrue(syntax.stderr.contains("bad.npx:1:5: error: expected a name after 'let'"))
         XCTAssertTrue(syntax.stderr.contains("bad.npx:2:8: error: expected end of line"))
-        let runtime = try npsh(["run", try script("seed 1\nsample 0\nseed 2\n", name: "rt.npx")])
+        // Found before anything runs (a literal out of range): exit 65, like a syntax error.
+        let early = try npsh(["run", try script("seed 1\nsample 0\nseed 2\n", name: "rt.npx")])
+        XCTAssertEqual(early.status, 65)
+        XCTAssertTrue(early.stderr.contains("rt.npx:2:8: error: 'sample' n must be at least 1, got 0"))
+        XCTAssertTrue(early.stderr.contains("  sample 0\n         ^\n"))
+        // Found while running (the value comes from a binding): exit 70, after the output so far.
+        let runtime = try npsh(["run", try script("seed 1\nlet n = 0\nn\nsample n\nseed 2\n", name: "rt2.npx")])
         XCTAssertEqual(runtime.status, 70)
-        XCTAssertTrue(runtime.stderr.contains("rt.npx:2:8: error: 'sample' n must be at least 1, got 0"))
-        XCTAssertTrue(runtime.stderr.contains("  sample 0\n         ^\n"))
+        XCTAssertEqual(runtime.stdout, "0\n")
+        XCTAssertTrue(runtime.stderr.contains("rt2.npx:4:8: error: 'sample' n must be at least 1, got 0"), runtime.stderr)
     }
 
     func testRunPrintsOutputAndIsByteIdentical() throws {
@@ -130,7 +99,7 @@ extension CLITests {
         let file = dir + "/small.tfrecord"
         try NB101TFRecordWriter.write(builder.build(source: .synthetic), to: file)
         let cacheDir = dir + "/cache"
-        func run(_ text: String) throws -> Result {
+        func run(_ text: String) throws -> CLIResult {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Self.binary)
             p.arguments = ["run", "-"]
@@ -142,7 +111,7 @@ extension CLITests {
             try inp.fileHandleForWriting.close()
             let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
-            return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+            return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
         }
         let first = try run("bench \"\(file)\"\nall\n")
         XCTAssertEqual(first.status, 0, first.stderr)
@@ -173,4 +142,47 @@ extension CLITests {
         XCTAssertEqual(third.status, 70)
         XCTAssertTrue(third.stderr.contains("stale cache"), third.stderr)
     }
+}
+
+/// Running the npsh executable from any test.
+extension XCTestCase {
+    struct CLIResult {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func npsh(_ args: [String], stdin: String? = nil, cwd: String? = nil) throws -> CLIResult {
+        guard FileManager.default.isExecutableFile(atPath: CLITests.binary) else {
+            let message = "npsh binary not found at \(CLITests.binary); build it with swift build first"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message + " (CI=true: a failure, not a skip)") }
+            throw XCTSkip(message)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["NPSH_CACHE"] = GoldenTests.cache
+        p.environment = env
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func script(_ text: String, name: String = "s.npx") throws -> String {
+        let dir = temporaryFolder(self)
+        let path = dir + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
 }

@@ -54,10 +54,14 @@ final class REPLTests: XCTestCase {
         usleep(1_000_000)
         key("C-c")
         try waitFor("interrupted (Ctrl-C)")
+        // The interrupted fit left no trace: the next fit draws what a replay draws.
+        type("let q = fit mlp s epochs=3 batch=5"); key("Enter")
+        type("eval q on s"); key("Enter")
+        try waitFor("kendall ")
         type("1 + 1"); key("Enter")
         try waitFor("\n2\n")
         type("save \"\(dir)/session.npx\""); key("Enter")
-        try waitFor("saved 6 statements")
+        try waitFor("saved 8 statements")
         let shown = try screen()
         // On a terminal, plot draws a preview (Braille dots and the axis labels).
         type("plot valtest s"); key("Enter")
@@ -70,6 +74,7 @@ final class REPLTests: XCTestCase {
         let replay = try runProgram(CLITests.binary, ["run", "\(dir)/session.npx"])
         XCTAssertEqual(replay.status, 0)
         XCTAssertTrue(replay.output.contains("best: "))
+        XCTAssertTrue(replay.output.contains("kendall "))
         for line in replay.output.split(separator: "\n") { XCTAssertTrue(shown.contains(line), "the session printed «\(line)»") }
         // A new run sees the history of the last one.
         try start()

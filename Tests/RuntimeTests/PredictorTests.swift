@@ -133,12 +133,13 @@ final class PredictorTests: XCTestCase {
 
     func testPaperDimTable() {
         XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 172).dim, 144)
-        XCTAssertFalse(FitConfig.paperDim(forTrainingSize: 172).interpolated)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 172).source, .table)
         XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 43).dim, 48)
         XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 860).dim, 320)
         XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 253).dim, 177)
-        XCTAssertTrue(FitConfig.paperDim(forTrainingSize: 253).interpolated)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 253).source, .interpolated)
         XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 10).dim, 48)
+        XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 10).source, .nearest(43))
         XCTAssertEqual(FitConfig.paperDim(forTrainingSize: 5000).dim, 320)
     }
 

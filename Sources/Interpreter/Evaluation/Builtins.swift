@@ -39,18 +39,18 @@ enum Builtins {
             nb101 uses the synthetic landscape until bench picks a file; proxyless and nlp need
             a bench file. A user space is a JSONL file whose first line declares it
             ({"npsh_space": NAME, "ops": […], "metric": …, "lower_is_better": …}); selecting it
-            also makes its rows the benchmark. See README "User-defined spaces".
+            also makes its rows the benchmark. See docs/formats.md, "User spaces".
             """
     ) { session, args in
         switch args.values["space"] {
         case .word(let name)?:
             let info: SpaceInfo
-            switch name {
-            case "proxyless": info = .proxyless
-            case "nlp": info = NLPSpace.info(maxVertices: 19)
+            switch SpaceKind(rawValue: name) {
+            case .proxyless?: info = .proxyless
+            case .nlp?: info = NLPSpace.info(maxVertices: 19)
             default: info = .nb101
             }
-            if session.space.name != name || session.benchTable.map({ $0.space.name != name }) ?? false { session.benchTable = nil }
+            if session.space.kind != info.kind || session.benchTable.map({ $0.space.kind != info.kind }) ?? false { session.benchTable = nil }
             session.space = info
             return .space(info)
         case .string(let path)?:

@@ -89,13 +89,13 @@ enum Printer {
     }
 
     static func spaceSummary(_ s: SpaceInfo) -> String {
-        switch s.name {
-        case "nb101": return "space nb101: NAS-Bench-101 cells (≤ 7 vertices, ≤ 9 edges), 423,624 architectures"
-        case "proxyless":
+        switch s.kind {
+        case .nb101: return "space nb101: NAS-Bench-101 cells (≤ 7 vertices, ≤ 9 edges), 423,624 architectures"
+        case .proxyless:
             return "space proxyless: 22 inverted-bottleneck layers (k3/5/7 × e3/6, or zero), \(ProxylessArch.sizeText) architectures"
-        case "nlp":
+        case .nlp:
             return "space nlp: NAS-Bench-NLP recurrent cells (\(NLPSpace.ops.count) ops; graphs padded to \(s.maxVertices) vertices); val loss, lower is better"
-        default:
+        case .user:
             return "space \(s.name): user-defined graphs (\(s.opLabels.count) op labels, ≤ \(s.maxVertices) vertices); \(s.metricName), "
                 + (s.lowerIsBetter ? "lower" : "higher") + " is better"
         }

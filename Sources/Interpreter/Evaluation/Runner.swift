@@ -75,13 +75,6 @@ public struct ScriptRunner {
 
 /// Notebook files: each statement's output stands under it as `#> ` lines.
 public enum Notebook {
-    /// The script without its output lines.
-    public static func strip(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !isOutputLine($0) }
-            .joined(separator: "\n")
-    }
-
     static func isOutputLine<S: StringProtocol>(_ line: S) -> Bool {
         let t = line.drop { $0 == " " || $0 == "\t" }
         return t == "#>" || t.hasPrefix("#> ")

@@ -14,7 +14,7 @@ public final class Session {
     /// The current search space.
     public var space: SpaceInfo = .nb101
     /// Threads for prediction and other parallel work; results never depend on it.
-    public var threads = 2
+    public var threads = defaultThreads
     var benchTable: (any Bench)? {
         didSet { allSet = nil }
     }
@@ -105,14 +105,14 @@ public final class Session {
     /// The current benchmark; the synthetic landscape unless `bench` chose another.
     func bench() throws -> any Bench {
         if let b = benchTable { return b }
-        guard space.name == "nb101" else {
+        guard space.kind == .nb101 else {
             let hint: String
-            switch space.name {
-            case "proxyless": hint = "e.g. bench \"../shared/data/proxylessnas/pairs-cifar100.jsonl\""
-            case "nlp": hint = "e.g. bench \"../shared/data/nasbench-nlp/wikitext2-logs.jsonl\""
+            switch space.kind {
+            case .proxyless: hint = "bench \"FILE.jsonl\" with {\"arch\": [22 codes], \"val_acc\": …} lines"
+            case .nlp: hint = "bench \"FILE.jsonl\" with NAS-Bench-NLP logs"
             default: hint = "bench FILE"
             }
-            throw RuntimeError.invalidArgument("space \(space.name) has no built-in benchmark; choose one with \(hint)")
+            throw RuntimeError.invalidArgument("space \(space.name) has no built-in benchmark; choose one with \(hint) (see docs/formats.md)")
         }
         let b = try Self.synthetic(store)
         benchTable = b

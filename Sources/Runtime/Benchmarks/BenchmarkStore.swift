@@ -18,7 +18,7 @@ public struct BenchmarkStore: Sendable {
     public let cacheDirectory: String
     public let threads: Int
 
-    public init(cacheDirectory: String, threads: Int = 2) {
+    public init(cacheDirectory: String, threads: Int = defaultThreads) {
         self.cacheDirectory = cacheDirectory
         self.threads = threads
     }

@@ -14,7 +14,7 @@ import Dispatch
 // runs. The default budget is 108 epochs when present; `metric: "val_acc_36"` picks another.
 
 public enum JSONLTableLoader {
-    public static func load(path: String, metric: String? = nil, threads: Int = 2) throws -> (BenchmarkTable, UInt64) {
+    public static func load(path: String, metric: String? = nil, threads: Int = defaultThreads) throws -> (BenchmarkTable, UInt64) {
         let file = try MappedFile(path: path)
         let bytes = file.bytes.bindMemory(to: UInt8.self)
         // Line boundaries.

@@ -279,7 +279,7 @@ extension NB101Record {
 /// Reads an official NAS-Bench-101 `.tfrecord` (only108 or full) into a table.
 public enum NB101TFRecordLoader {
     /// The table and a content digest of the file (a fold of every record's CRC).
-    public static func load(path: String, threads: Int = 2) throws -> (BenchmarkTable, UInt64) {
+    public static func load(path: String, threads: Int = defaultThreads) throws -> (BenchmarkTable, UInt64) {
         let file = try MappedFile(path: path)
         let frames = try TFRecord.frames(file)
         // Decoded to compact rows at once: the ModelMetrics arrays are not kept.

@@ -99,7 +99,7 @@ public enum SyntheticLandscape {
     }
 
     /// The landscape over a whole catalog (every cell of the space).
-    public static func table(_ catalog: NB101Catalog, threads: Int = 2) -> BenchmarkTable {
+    public static func table(_ catalog: NB101Catalog, threads: Int = defaultThreads) -> BenchmarkTable {
         let count = catalog.cells.count
         let stride = runsPerCell * RunRecord.fieldCount
         var fields = [Float](repeating: 0, count: count * stride)

@@ -95,7 +95,7 @@ public final class Predictor: @unchecked Sendable {
     /// whatever the thread count.
     public static func fit<T: GraphWritable & Sendable>(
         _ config: FitConfig, cells: [T], indices: [Int], labels: [Double],
-        initial: [Float]? = nil, order: [[Int]]? = nil, threads: Int = 2, progress: ((Int) -> Bool)? = nil
+        initial: [Float]? = nil, order: [[Int]]? = nil, threads: Int = defaultThreads, progress: ((Int) -> Bool)? = nil
     ) throws -> Predictor {
         let n = indices.count
         guard n > 0 else { throw RuntimeError.invalidArgument("cannot fit a predictor on an empty set") }
@@ -242,7 +242,7 @@ public final class Predictor: @unchecked Sendable {
     /// Predictions for `cells[indices]`, streamed in batches over `threads` threads. Batch
     /// boundaries are fixed by position (batch k holds indices k·batchSize ..< (k+1)·batchSize)
     /// and batches are dealt to threads, so the result is bit-identical for any thread count.
-    public func predict<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = 2, batchSize: Int = 1024) -> [Double] {
+    public func predict<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = defaultThreads, batchSize: Int = 1024) -> [Double] {
         let n = indices.count
         if n == 0 { return [] }
         let batches = (n + batchSize - 1) / batchSize

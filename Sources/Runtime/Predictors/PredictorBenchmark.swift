@@ -33,14 +33,14 @@ public enum PredictorBenchmark {
         let labels = train.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
         let config = FitConfig(shape: NetworkShape(kind: .gcn, layers: 3, dim: 144), epochs: 300, batch: 10, seed: 1)
         let t0 = now()
-        let p = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: 2)
+        let p = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: defaultThreads)
         let fit = now() - t0
         let t2 = now()
         let p1 = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: 1)
         let fitOne = now() - t2
         precondition(p1.parameters == p.parameters, "the fit's weights depend on the thread count")
         let t1 = now()
-        let scores = p.predict(cells: catalog.cells, indices: Array(catalog.cells.indices), threads: 2)
+        let scores = p.predict(cells: catalog.cells, indices: Array(catalog.cells.indices), threads: defaultThreads)
         let predict = now() - t1
         precondition(scores.count == 423_624)
         // The same prediction once more on one network, counting the rows each product took.

@@ -119,7 +119,7 @@ public enum Search {
     /// Runs `runs` independent searches; `progress(done)` is called as runs finish.
     public static func run(
         _ method: SearchMethod, on problem: SearchProblem, runs: Int, seed: UInt64, name: String,
-        threads: Int = 2, progress: (@Sendable (Int) -> Bool)? = nil
+        threads: Int = defaultThreads, progress: (@Sendable (Int) -> Bool)? = nil
     ) throws -> SearchCurve {
         let count = problem.candidates.count
         guard count > 0 else { throw RuntimeError.invalidArgument("the benchmark has no architectures to search") }
@@ -194,31 +194,19 @@ public enum Search {
             var fitStream = root.child("fit")
             reg.seed = fitStream.next()
             let labels = obs.map(\.validation)
-            let scores: [Double]
             let trained = Set(first)
             let rest = (0..<archs.count).filter { !trained.contains($0) }
+            let fitted: FittedPredictor
             if var cls = c.classifier {
                 var clsStream = root.child("classifier")
                 cls.seed = clsStream.next()
-                let fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: first, labels: labels,
-                                                             threads: 1)
-                guard case .twoStage(let classifier, let regressor, _) = fitted else { fatalError("two-stage fit returned one model") }
-                // The regressor only ranks what the classifier accepts, unless too few are.
-                let prob = classifier.predict(cells: archs, indices: rest, threads: 1)
-                let accepted = rest.indices.filter { prob[$0] >= 0.5 }
-                if accepted.count >= c.k {
-                    let values = regressor.predict(cells: archs, indices: accepted.map { rest[$0] }, threads: 1)
-                    var s = [Double](repeating: -.infinity, count: rest.count)
-                    for (j, a) in accepted.enumerated() { s[a] = values[j] }
-                    scores = s
-                } else {
-                    let values = regressor.predict(cells: archs, indices: rest, threads: 1)
-                    scores = zip(values, prob).map { $1 >= 0.5 ? $0 : $0 - 1 }
-                }
+                fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: first, labels: labels,
+                                                         threads: 1)
             } else {
-                let model = try Predictor.fit(reg, cells: archs, indices: first, labels: labels, threads: 1)
-                scores = model.predict(cells: archs, indices: rest, threads: 1)
+                fitted = .single(try Predictor.fit(reg, cells: archs, indices: first, labels: labels, threads: 1))
             }
+            // The two-stage regressor ranks only what the classifier accepts, unless too few are.
+            let scores = fitted.scores(cells: archs, indices: rest, threads: 1, top: c.k).scores
             let space = p.space
             let hashes = p.candidates.entries.map(\.hash)
             let top = topIndices(scores, k: c.k, lowerIsBetter: space.lowerIsBetter) { hashes[rest[$0]] }

@@ -26,7 +26,7 @@ public struct SplitStudy: Sendable {
     }
 
     /// metrics[seed][split] (train, validation, test).
-    public func run(_ set: ArchSet, threads: Int = 2) throws -> [[MetricSummary]] {
+    public func run(_ set: ArchSet, threads: Int = defaultThreads) throws -> [[MetricSummary]] {
         guard fractions.count == 3, fractions.allSatisfy({ $0 > 0 }), abs(fractions.reduce(0, +) - 1) < 1e-9 else {
             throw RuntimeError.invalidArgument("split fractions must be three positive numbers summing to 1, got \(fractions)")
         }

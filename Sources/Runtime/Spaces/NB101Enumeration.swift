@@ -31,7 +31,7 @@ public struct NB101Catalog: Sendable {
 
 public enum NB101Enumeration {
     /// Every distinct cell of the space (423,624), sorted by hash.
-    public static func enumerate(threads: Int = 2) -> NB101Catalog {
+    public static func enumerate(threads: Int = defaultThreads) -> NB101Catalog {
         let cells = distinctCells()
         let hashes = hashAll(cells, threads: threads)
         var order = Array(cells.indices)
