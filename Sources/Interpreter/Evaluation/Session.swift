@@ -29,7 +29,7 @@ public final class Session {
     public var previews = false
     /// Whether Ctrl-C asked the running statement to stop (the process's flag by default).
     public var interruptRequested: () -> Bool = { Interrupt.isRequested }
-    /// Progress of long work (fit, search, draw, import), on standard error.
+    /// Progress of long work (fits and searches), on standard error.
     public var progress: ProgressReporter
     /// The files the session reads, by identity, with what they are to it ("the benchmark");
     /// no command may overwrite one.

@@ -51,16 +51,15 @@ public final class REPL {
         let commands = evaluator.commands, names = evaluator.session.bindings.keys.sorted()
         LineReader.completer = { text, line in Completion.candidates(for: text, line: line, commands: commands, names: names) }
         guard var text = reader.read(prompt: "npsh> ") else { return nil }
-        while depth(text) > 0 {
+        while Self.depthChange(text) > 0 {
             guard let more = reader.read(prompt: "  ... ") else { return text }
             text += "\n" + more
         }
         return text
     }
 
-    /// How many braces and brackets are open (ignoring strings and comments).
-    func depth(_ text: String) -> Int { Self.depthChange(text) }
-
+    /// How many braces and brackets `text` opens and leaves open (ignoring strings and
+    /// comments); negative when it closes more than it opens.
     static func depthChange(_ text: String) -> Int {
         var d = 0
         var inString = false, inComment = false

@@ -247,9 +247,14 @@ public final class Predictor: @unchecked Sendable {
         if n == 0 { return [] }
         let batches = (n + batchSize - 1) / batchSize
         let workers = max(1, min(threads, batches))
+        // Buffers for the largest batch this call has, not for batchSize: a deep network's
+        // buffers for 1,024 graphs are hundreds of megabytes, zeroed on every call, which
+        // dominated Table I's many small predictions. The arithmetic depends only on each
+        // batch's own size, so the bits are the same.
+        let capacity = min(batchSize, n)
         let parts: [[(Int, [Double])]] = parallelChunks(workers) { w in
-            let net = Network(shape: self.config.shape, capacity: batchSize)
-            let batch = InputBatch(capacity: batchSize, vertices: self.config.shape.vertices, opKinds: self.config.shape.opKinds)
+            let net = Network(shape: self.config.shape, capacity: capacity)
+            let batch = InputBatch(capacity: capacity, vertices: self.config.shape.vertices, opKinds: self.config.shape.opKinds)
             var rng = RandomStream(seed: 0)
             var out: [(Int, [Double])] = []
             self.parameters.withUnsafeBufferPointer { p in
