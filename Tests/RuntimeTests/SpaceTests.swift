@@ -166,8 +166,16 @@ final class UserSpaceTests: XCTestCase {
                          label: "px", space: .proxyless)
         try FileWriter.write(px.json(), to: out)
         XCTAssertEqual(try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: .proxyless).entries, px.entries)
-        try FileWriter.write(#"[{"ops": ["in", "out"], "edges": [[0, 1]], "val": 1}]"#, to: out)
-        assertThrows(["set.json: item 0", "missing 'hash'"]) { _ = try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: b.space) }
+        // A user space's identity comes from the graph: an item without a hash loads with it,
+        // one whose hash names another graph is refused.
+        try FileWriter.write(#"[{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "val": 0.5}]"#, to: out)
+        XCTAssertEqual(try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: b.space).entries.map(\.hash), [set.entries[0].hash])
+        try FileWriter.write(#"[{"hash": ""# + set.entries[1].hash.hex + #"", "ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "val": 0.5}]"#, to: out)
+        assertThrows(["set.json: item 0", "is not this graph's identity in space toy"]) { _ = try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: b.space) }
+        // NAS-Bench-NLP keeps the exported hash (a recipe's identity is not its graph's).
+        let nlp = NLPSpace.info(maxVertices: 19)
+        try FileWriter.write(#"[{"ops": ["x", "linear"], "edges": [[0, 1]], "val": 1}]"#, to: out)
+        assertThrows(["set.json: item 0", "missing 'hash'"]) { _ = try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: nlp) }
     }
 
     func testBadLinesNameFileAndLine() throws {
