@@ -38,9 +38,11 @@ func pure(_ s: Statement) -> Bool {
     }
 }
 
-/// The most a script's diagnostics may print: 20 errors and "too many errors", each at most
-/// a 300-character message and a 100-character window of its line (3 bytes a character).
-let outputBound = 21 * (64 + 3 * 300 + 2 * (3 * 104 + 4))
+/// The most one diagnostic may print: its place (a file name and two numbers), a message of
+/// at most 300 characters and a 100-character window of its line with a caret line under
+/// it, at most 4 bytes a character. A script prints at most 20 and "too many errors".
+let diagnosticBound = 100 + 4 * 301 + 2 * (4 * 102 + 8)
+let outputBound = 21 * diagnosticBound
 
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
@@ -58,7 +60,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         for s in statements where pure(s) {
             if case .loop = s { loopBudget += 1; if loopBudget > 3 { break } }
             do { try evaluator.execute(s) } catch let d as Diagnostic {
-                if renderer.render(d, in: source).utf8.count > outputBound / 21 { fatalError("one diagnostic over its bound") }
+                if renderer.render(d, in: source).utf8.count > diagnosticBound { fatalError("one diagnostic over its bound") }
             } catch {}
         }
     }
