@@ -65,17 +65,18 @@ public struct Lexer {
             pos = start
             if let close = smartQuote(at: pos), close == false { return smartString(start) }
             // A run of stray characters is one error, not one per character.
-            var chars: [String] = []
+            var count = 0, shown = ""
             while pos < text.count && !isTokenStart(text[pos]) && smartQuote(at: pos) == nil {
                 let s = pos
                 pos += 1
                 while pos < text.count && text[pos] & 0xC0 == 0x80 { pos += 1 }
-                if chars.count < 3 { chars.append(String(decoding: text[s..<pos], as: UTF8.self)) } else { chars.append("") }
+                if count < 3 { shown += String(decoding: text[s..<pos], as: UTF8.self) }
+                count += 1
             }
             if pos == start { pos += 3 } // a lone closing smart quote
-            let shown = chars.count <= 3 ? chars.joined() : chars.prefix(3).joined() + "…"
-            diagnostics.append(Diagnostic(chars.count <= 1 ? .unexpectedCharacter(shown.isEmpty ? String(decoding: text[start..<pos], as: UTF8.self) : shown)
-                                                           : .unexpectedCharacters(shown, count: chars.count), SourceRange(start, pos)))
+            if count > 3 { shown += "…" }
+            diagnostics.append(Diagnostic(count <= 1 ? .unexpectedCharacter(count == 0 ? String(decoding: text[start..<pos], as: UTF8.self) : shown)
+                                                     : .unexpectedCharacters(shown, count: count), SourceRange(start, pos)))
             return next()
         }
     }
