@@ -65,7 +65,7 @@ struct NPSH: ParsableCommand {
         commandName: "npsh",
         abstract: "A scripting shell for neural architecture search with a Neural Predictor.",
         version: "npsh 0.1.0",
-        subcommands: [Repl.self, Run.self, Benchmark.self],
+        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self],
         defaultSubcommand: Repl.self)
 }
 
@@ -138,6 +138,7 @@ struct Run: ParsableCommand {
             let given = file.contains("/") ? String(file[...file.lastIndex(of: "/")!]) : "./"
             evaluator.session.baseFolder = given
             evaluator.session.noteRead(scriptPath, as: "the script")
+            evaluator.session.scriptPath = scriptPath
         }
         let runner = ScriptRunner(renderer: DiagnosticRenderer(colour: colour))
         let quiet = update || check
@@ -191,6 +192,25 @@ struct Benchmark: ParsableCommand {
             writeOut("\(seconds) \(kib)\n")
         default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor")
         }
+    }
+}
+
+/// The trainer `bench trainer synthetic` runs: npsh itself, through the same subprocess
+/// machinery as a user's trainer (see SyntheticTrainer).
+struct TrainSynthetic: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-synthetic", abstract: "The synthetic trainer (run by bench trainer synthetic).", shouldDisplay: false)
+
+    @Option(help: "The architecture's JSON file.") var arch: String
+    @Option(help: "Where to write the result.") var result: String
+    @Option(help: "The trial's seed: which recorded run is reported.") var seed: UInt64 = 0
+    @Option(help: "The share of architectures that fail for good (exit 3).") var fail: Double = 0
+
+    func run() throws {
+        let delay = environment["NPSH_SYNTHETIC_DELAY"].flatMap(Double.init) ?? 0
+        let (status, message) = SyntheticTrainer.run(archPath: arch, resultPath: result, seed: seed, fail: fail, delay: delay)
+        if !message.isEmpty { writeErr("npsh train-synthetic: \(message)\n") }
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

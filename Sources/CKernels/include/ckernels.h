@@ -34,4 +34,24 @@ void npsh_interrupt_request(void);
 void npsh_interrupt_clear(void);
 int npsh_interrupt_pending(void);
 
+/// Starts `path` with `argv` and `envp` in `cwd` (NULL: npsh's own), standard input from
+/// /dev/null and standard output and error on out_fd and err_fd, as the leader of a new
+/// process group that (on Linux) is sent SIGKILL when npsh dies. Returns the pid, or -1
+/// with *error = the errno of what failed (execve's own when the program cannot run).
+/// Descriptors npsh opens for its own use must be close-on-exec.
+int npsh_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd, int out_fd, int err_fd, int *error);
+
+/// waitpid(pid, WNOHANG): 1 and *status when it ended, 0 while it runs, -1 on error.
+int npsh_wait(int pid, int *status);
+int npsh_status_exited(int status);
+int npsh_status_code(int status);
+int npsh_status_signaled(int status);
+int npsh_status_signal(int status);
+
+/// pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not export.
+int npsh_pipe(int fds[2]);
+
+/// Sends `sig` to the process group `pgid`.
+int npsh_kill_group(int pgid, int sig);
+
 #endif

@@ -4,7 +4,7 @@ import Runtime
 /// and documentation; `help`, binding and completion all read this table.
 enum Builtins {
     static let all: [CommandSpec] = [
-        seed, space, bench, load, allCommand, sample, draw, fit, predict, topk, eval, evolve, search, splits, best, show, plot, export, save, help,
+        seed, space, bench, load, allCommand, sample, draw, fit, predict, topk, eval, evolve, search, splits, best, trials, show, plot, export, save, help,
     ]
 
     static let save = CommandSpec(
@@ -64,15 +64,24 @@ enum Builtins {
     }
 
     static let bench = CommandSpec(
-        name: "bench", summary: "Selects the benchmark: the built-in synthetic landscape or a file.",
-        positional: [Param("source", .wordOrPath(["synthetic"]), "synthetic, or an official .tfrecord, a .jsonl table or an npsh .sqlite cache")],
-        options: [Param("metric", .string, "for a JSONL table, the validation metric field", default: "\"val_acc_108\"")],
+        name: "bench", summary: "Selects the benchmark: the synthetic landscape, a file, or a trainer that trains for real.",
+        positional: [Param("source", .wordOrPath(["synthetic", "trainer"]), "synthetic, trainer, or an official .tfrecord, a .jsonl table or an npsh .sqlite cache"),
+                     Param("command", .value, "after trainer: the command's argv as a list of strings, or synthetic", default: "")],
+        options: [Param("metric", .string, "for a JSONL table, the validation metric field", default: "\"val_acc_108\"")] + trainerOptions,
         details: """
             A .tfrecord or .jsonl file is imported once into a SQLite cache (in $NPSH_CACHE,
             else ~/.cache/npsh) and read from it while the file is unchanged.
+            bench trainer ["python3", "train.py", "--arch", "{arch}", "--out", "{result}"]
+            trains for real: sample, topk and search run the command for each architecture
+            they pick ({arch} a JSON file of the architecture, {result} where to write
+            {"metric": …}; also {trial}, {seed}, {dir}), parallel= at a time, and keep every
+            result in a SQLite ledger, so a rerun trains nothing twice. bench trainer synthetic
+            runs the synthetic landscape through the same machinery. See docs/training.md.
             """
     ) { session, args in
         switch args.values["source"] {
+        case .word("trainer")?:
+            session.benchTable = try openTrainer(session, args)
         case .word?:
             session.benchTable = try Session.synthetic(session.store)
             session.space = .nb101
@@ -84,6 +93,9 @@ enum Builtins {
                 session.benchTable = b
                 session.space = b.space
                 break
+            }
+            guard args.values["command"] == nil else {
+                throw RuntimeError.invalidArgument("bench takes one file; a second argument follows only 'trainer'")
             }
             session.space = .nb101
             let (table, report) = try session.store.open(path, metric: args.string("metric"))
@@ -130,18 +142,30 @@ enum Builtins {
             """
     ) { session, args in
         let table = try session.bench()
-        let pool = try args.set("from") ?? session.allArchitectures()
         let n = args.integer("n")!
+        if let trainer = table as? TrainerBench, args.set("from") == nil, trainer.space.kind == .proxyless {
+            // Too many to list: draw as `draw` does, then train.
+            var rng = session.stream(for: "sample")
+            var seen = Set<Digest128>(), picked: [ArchEntry] = []
+            while picked.count < n {
+                let (a, h) = try SpaceGenerator.sample(trainer.space, catalog: { try Session.catalog(session.store) }, rng: &rng)
+                if seen.insert(h).inserted { picked.append(ArchEntry(arch: a, hash: h, validation: .nan, test: .nan)) }
+            }
+            return .archSet(try train(picked, table, &rng, session))
+        }
+        let pool = try args.set("from") ?? session.candidates()
         guard n <= pool.count else {
             throw RuntimeError.invalidArgument("cannot sample \(n) distinct architectures from a set of \(Format.count(pool.count))")
         }
         var rng = session.stream(for: "sample")
         let picked = rng.distinct(n, from: pool.count).map { pool.entries[$0] }
-        return .archSet(try train(picked, table, &rng))
+        return .archSet(try train(picked, table, &rng, session))
     }
 
-    /// Trains entries on the current benchmark (architectures it lacks are an error).
-    static func train(_ entries: [ArchEntry], _ table: any Bench, _ rng: inout RandomStream) throws -> ArchSet {
+    /// Trains entries on the current benchmark: a trainer runs them (or reuses its ledger);
+    /// a table looks them up (architectures it lacks are an error).
+    static func train(_ entries: [ArchEntry], _ table: any Bench, _ rng: inout RandomStream, _ session: Session) throws -> ArchSet {
+        if let trainer = table as? TrainerBench { return try trainWithTrainer(entries, trainer, session) }
         let indices = try entries.map { e -> Int in
             guard let i = table.index(of: e.hash) else {
                 throw RuntimeError.invalidArgument("architecture \(e.hash.hex) is not in the benchmark \(table.label), which cannot train new ones (topk … trained=false lists them untrained)")
@@ -174,6 +198,7 @@ enum Builtins {
         case .archSet(let s): return .text(Printer.table(s, rows: rows))
         case .scores(let s): return .text(Printer.table(s, rows: rows))
         case .best(let e, let label, let space): return .text(Printer.table(ArchSet(entries: [e], label: label, space: space), rows: 1))
+        case .trials(let t): return .text(trialsTable(t, rows: rows))
         case let v: return .text(Printer.render(v))
         }
     }
@@ -221,6 +246,6 @@ enum Builtins {
     }
 
     static var names: [String] {
-        ["seed", "space", "bench", "load", "all", "sample", "draw", "fit", "predict", "topk", "eval", "evolve", "search", "splits", "best", "show", "plot", "export", "save", "help"]
+        ["seed", "space", "bench", "load", "all", "sample", "draw", "fit", "predict", "topk", "eval", "evolve", "search", "splits", "best", "trials", "show", "plot", "export", "save", "help"]
     }
 }

@@ -35,7 +35,12 @@ extension Builtins {
     ) { session, args in
         guard case .word(let method) = args.values["method"] else { return .none }
         let bench = try session.bench()
-        var problem = SearchProblem(candidates: try session.allArchitectures(), trainer: bench)
+        let trainer = bench as? TrainerBench
+        let candidates = try session.candidates()
+        var problem = SearchProblem(candidates: candidates, trainer: trainer.map { CandidateTrainer(bench: $0, candidates: candidates) } ?? bench)
+        if trainer != nil && method == "oracle" {
+            throw RuntimeError.invalidArgument("search oracle needs every architecture's result, which a trainer does not have; use a benchmark table")
+        }
         let store = session.store
         problem.catalog = { try Session.catalog(store) }
         let runs = args.integer("runs") ?? 10
@@ -67,11 +72,23 @@ extension Builtins {
         }
         let total = method == "oracle" ? 1 : runs
         let progress = session.progress
-        progress.start("search \(name)", total: total, unit: "run")
-        defer { progress.finish() }
-        let curve = try Search.run(m, on: problem, runs: total, seed: rng.next(), name: name, threads: session.threads) { done in
-            progress.update(done)
-            return !Interrupt.isRequested
+        let curve: SearchCurve
+        if let trainer {
+            // Runs one after another on this thread; each batch of trials has its own line.
+            trainer.onStatus = { progress.trials($0, total: $0.done + $0.failed + $0.running + $0.queued) }
+            trainer.shouldStop = session.interruptRequested
+            trainer.note = { session.diagnostics("note: " + $0) }
+            defer { progress.finish() }
+            let launched = trainer.launched, reused = trainer.reused
+            curve = try Search.run(m, on: problem, runs: total, seed: rng.next(), name: name, threads: 1) { _ in !Interrupt.isRequested }
+            session.diagnostics("note: trained \(Format.plural(trainer.launched - launched, "architecture")), reused \(Format.count(trainer.reused - reused)) from \(trainer.ledger.path)")
+        } else {
+            progress.start("search \(name)", total: total, unit: "run")
+            defer { progress.finish() }
+            curve = try Search.run(m, on: problem, runs: total, seed: rng.next(), name: name, threads: session.threads) { done in
+                progress.update(done)
+                return !Interrupt.isRequested
+            }
         }
         return .search(SearchValue(curve: curve, space: problem.space, label: bench.isSynthetic ? "synthetic" : bench.label))
     }

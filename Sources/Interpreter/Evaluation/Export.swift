@@ -11,6 +11,7 @@ enum Exporter {
             return csv ? s.csv() : s.json()
         case .scores(let s): return csv ? scoresCSV(s) : scoresJSON(s)
         case .search(let s): return csv ? curveCSV(s) : curveJSON(s)
+        case .trials(let t): return Builtins.trialsExport(t, csv: csv)
         case .metrics(let m, _, let percent):
             let mse = percent ? m.mse * 10_000 : m.mse
             if csv {

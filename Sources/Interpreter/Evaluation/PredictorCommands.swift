@@ -16,7 +16,13 @@ extension Builtins {
             Losses (space nlp, or a user space's metric) default to output=linear.
             """
     ) { session, args in
-        guard case .word(let model) = args.values["model"], let set = args.set("set") else { return .none }
+        guard case .word(let model) = args.values["model"], var set = args.set("set") else { return .none }
+        let failed = set.entries.filter(\.failed).count
+        if failed > 0 {
+            // A trainer failed on them for good: nothing to learn from, nothing to fix.
+            set.entries.removeAll(where: \.failed)
+            session.diagnostics("note: fitting on \(Format.count(set.count)); \(Format.plural(failed, "architecture")) whose training failed \(failed == 1 ? "is" : "are") left out")
+        }
         let labeled = set.entries.filter { !$0.validation.isNaN }
         guard labeled.count == set.count else {
             throw RuntimeError.invalidArgument("\(set.count - labeled.count) architectures of the set have no validation accuracy to learn from")
@@ -140,7 +146,7 @@ extension Builtins {
         keywords: [Param("on", .archSet, "the candidates", default: "all")]
     ) { session, args in
         let p = try predictorArgument(args)
-        let set = try args.set("on") ?? session.allArchitectures()
+        let set = try args.set("on") ?? session.candidates()
         try checkSpace(p, set)
         let cells = set.architectures
         let (scores, accepted) = p.predictor.scores(cells: cells, indices: Array(cells.indices), threads: session.threads)
@@ -166,7 +172,7 @@ extension Builtins {
             return .archSet(ArchSet(entries: picked, label: s.label, space: s.space))
         }
         var rng = session.stream(for: "topk")
-        return .archSet(try train(picked, try session.bench(), &rng))
+        return .archSet(try train(picked, try session.bench(), &rng, session))
     }
 
     static let eval = CommandSpec(

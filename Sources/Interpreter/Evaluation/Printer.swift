@@ -19,6 +19,7 @@ enum Printer {
                 + "(\(describe(e.arch)); \(label))"
         case .text(let t): return t.hasSuffix("\n") ? String(t.dropLast()) : t
         case .search(let s): return searchSummary(s)
+        case .trials(let t): return Builtins.trialsSummary(t)
         case .predictor(let p): return predictorSummary(p)
         case .scores(let s): return scoresSummary(s)
         case .metrics(let m, let label, let percent):
@@ -111,6 +112,11 @@ enum Printer {
 
     static func benchSummary(_ b: any Bench) -> String {
         if let t = b as? BenchmarkTable { return benchSummary(t) }
+        if let t = b as? TrainerBench {
+            let what = t.isSynthetic ? "synthetic trainer (the synthetic landscape through real subprocesses, not real training)"
+                : "trainer " + t.spec.argv.map { JSONWriter.quote($0) }.joined(separator: " ")
+            return "bench: \(what): \(t.space.name) space, metric \(t.spec.metric), parallel \(t.spec.parallel)"
+        }
         guard let g = b as? GraphBenchmark else { return "bench: \(b.label)" }
         let runs = g.runs.reduce(0) { $0 + $1.count }
         var line = "bench: \(g.label): \(g.space.name) space, \(Format.plural(g.count, "architecture")), \(Format.plural(runs, "run")); metric \(g.space.metricName)"
@@ -128,6 +134,8 @@ enum Printer {
     static func summary(_ s: ArchSet) -> String {
         let vals = s.entries.map(\.validation).filter { !$0.isNaN }
         var line = "\(Format.plural(s.count, "architecture")) (\(s.label))"
+        let failed = s.entries.filter(\.failed).count
+        if failed > 0 { line += " (\(Format.count(failed)) failed)" }
         if !vals.isEmpty {
             let (mean, sd) = Metrics.meanAndSD(vals)
             if s.space.isAccuracy {

@@ -60,11 +60,35 @@ public final class ProgressReporter: @unchecked Sendable {
         }
     }
 
+    /// Trials of a trainer: "train 5/20 · 2 running · 1 failed · 12 queued · 42 s · ETA 1 min".
+    /// On a terminal the line is redrawn; elsewhere a plain line each tenth of the trials.
+    public func trials(_ s: LaunchStatus, total: Int) {
+        lock.sync {
+            let ended = s.done + s.failed
+            var line = "train \(formatCount(ended))/\(formatCount(total)) · \(s.running) running"
+            if s.failed > 0 { line += " · \(formatCount(s.failed)) failed" }
+            if s.queued > 0 { line += " · \(formatCount(s.queued)) queued" }
+            line += " · " + Self.duration(s.elapsed)
+            if let eta = s.eta(parallel: max(1, s.running)), ended < total { line += " · ETA " + Self.duration(eta) }
+            if terminal {
+                write("\r\u{1B}[2K" + line)
+                drawn = true
+            } else {
+                let every = max(1, total / 10)
+                let step = ended / every
+                guard step > lastStep || (ended == total && lastStep != Int.max) else { return }
+                lastStep = ended == total ? Int.max : step
+                write(line + "\n")
+            }
+        }
+    }
+
     /// Ends the task: the terminal line is erased.
     public func finish() {
         lock.sync {
             if terminal && drawn { write("\r\u{1B}[2K") }
             drawn = false
+            lastStep = -1
         }
     }
 

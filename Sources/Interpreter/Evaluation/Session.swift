@@ -16,8 +16,16 @@ public final class Session {
     /// Threads for prediction and other parallel work; results never depend on it.
     public var threads = defaultThreads
     var benchTable: (any Bench)? {
-        didSet { allSet = nil }
+        didSet { allSet = nil; candidateSet = nil }
     }
+    /// The candidates of a trainer: the whole NB101 space (not what was trained so far).
+    private var candidateSet: ArchSet?
+    /// The npsh program, which the synthetic trainer runs as its trainer.
+    public var executable = currentExecutable()
+    /// The script being run (`npsh run`), whose name the default ledger takes; nil in the REPL.
+    public var scriptPath: String?
+    /// Ledgers opened by this session, by absolute path: each holds its lock until the end.
+    private var ledgers: [String: Ledger] = [:]
     /// `all` of the current benchmark, built once: `all`, `sample` and `predict` share it.
     private var allSet: ArchSet?
     public let store: BenchmarkStore
@@ -54,10 +62,13 @@ public final class Session {
         let space: SpaceInfo
         let benchTable: (any Bench)?
         let readFiles: [FileIdentity: String]
+        /// How many architectures the trainer had trained (a stopped search may have added some).
+        let trained: Int?
     }
 
     func snapshot() -> Snapshot {
-        Snapshot(seed: seed, counters: counters, bindings: bindings, space: space, benchTable: benchTable, readFiles: readFiles)
+        Snapshot(seed: seed, counters: counters, bindings: bindings, space: space, benchTable: benchTable, readFiles: readFiles,
+                 trained: (benchTable as? TrainerBench)?.count)
     }
 
     func restore(_ s: Snapshot) {
@@ -66,7 +77,47 @@ public final class Session {
         bindings = s.bindings
         space = s.space
         if benchTable !== s.benchTable { benchTable = s.benchTable }
+        if let n = s.trained, let t = benchTable as? TrainerBench { t.forget(after: n) }
         readFiles = s.readFiles
+    }
+
+    /// The default ledger: NAME.ledger.sqlite beside the script NAME.npx, else
+    /// npsh.ledger.sqlite in the current folder.
+    var defaultLedger: String {
+        guard let script = scriptPath else { return "npsh.ledger.sqlite" }
+        var name = String(script[script.index(after: script.lastIndex(of: "/") ?? script.startIndex)...])
+        if script.lastIndex(of: "/") == nil { name = script }
+        if name.hasSuffix(".npx") { name.removeLast(4) }
+        return name + ".ledger.sqlite"
+    }
+
+    /// The ledger at `path`, opened once per session.
+    func ledger(_ path: String) throws -> Ledger {
+        let key = absolutePath(path)
+        if let l = ledgers[key] {
+            guard l.space == space.name else {
+                throw RuntimeError.trainer(.ledgerSpace(path, ledger: l.space, session: space.name))
+            }
+            return l
+        }
+        let l = try Ledger(path: path, space: space.name)
+        ledgers[key] = l
+        return l
+    }
+
+    /// What sample, predict and search choose from: a table's architectures, or for a
+    /// trainer the whole enumerated space (NB101).
+    func candidates() throws -> ArchSet {
+        guard let t = try bench() as? TrainerBench else { return try allArchitectures() }
+        if let c = candidateSet { return c }
+        guard t.space.kind == .nb101 else {
+            throw RuntimeError.invalidArgument("space \(t.space.name) is too large to list; give the candidates: sample N from (draw M), predict P on (draw M)")
+        }
+        let catalog = try Self.catalog(store)
+        let c = ArchSet(entries: zip(catalog.cells, catalog.hashes).map { ArchEntry(cell: $0, hash: $1, validation: .nan, test: .nan) },
+                        label: "space nb101", space: .nb101)
+        candidateSet = c
+        return c
     }
 
     /// Records that the session reads `path` (as `role`), so that no export overwrites it.
@@ -121,6 +172,8 @@ public final class Session {
 
     /// Every architecture of the current benchmark with its mean metrics.
     func allArchitectures() throws -> ArchSet {
+        // A trainer's `all` grows as it trains: never cached.
+        if let t = try bench() as? TrainerBench { return try t.architectures() }
         if let a = allSet { return a }
         let a = try bench().architectures()
         allSet = a

@@ -54,6 +54,8 @@ public enum Value: Sendable {
     case metrics(MetricSummary, label: String, percent: Bool)
     case text(String)
     case search(SearchValue)
+    /// A trainer's trials (`trials`).
+    case trials(TrialsValue)
 
     /// The type's name in messages.
     public var typeName: String {
@@ -73,6 +75,7 @@ public enum Value: Sendable {
         case .metrics: return "metrics"
         case .text: return "text"
         case .search: return "a search result"
+        case .trials: return "trials"
         }
     }
 

@@ -9,12 +9,16 @@ public struct ArchEntry: Equatable, Sendable {
     public var validation: Double
     /// Test accuracy, fraction (NaN if unknown).
     public var test: Double
+    /// A trainer failed on it for good (its metrics are NaN): counted where the set is
+    /// shown, left out of fits and picks.
+    public var failed = false
 
-    public init(arch: Architecture, hash: Digest128, validation: Double, test: Double) {
+    public init(arch: Architecture, hash: Digest128, validation: Double, test: Double, failed: Bool = false) {
         self.arch = arch
         self.hash = hash
         self.validation = validation
         self.test = test
+        self.failed = failed
     }
 
     public init(cell: NB101Cell, hash: Digest128, validation: Double, test: Double) {
@@ -25,7 +29,7 @@ public struct ArchEntry: Equatable, Sendable {
     }
 
     public static func == (a: ArchEntry, b: ArchEntry) -> Bool {
-        a.hash == b.hash && (a.validation == b.validation || a.validation.isNaN && b.validation.isNaN)
+        a.hash == b.hash && a.failed == b.failed && (a.validation == b.validation || a.validation.isNaN && b.validation.isNaN)
             && (a.test == b.test || a.test.isNaN && b.test.isNaN)
     }
 }

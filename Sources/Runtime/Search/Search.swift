@@ -100,16 +100,17 @@ struct RunTrace {
         var best: Observation? = nil
         var t = 0.0
         for o in obs {
+            // A failed trial (NaN) is never the pick; until one succeeds there is none.
             if let b = best {
                 if space.better(o.validation, than: b.validation) { best = o }
-            } else {
+            } else if !o.validation.isNaN {
                 best = o
             }
             t += o.trainingTime
-            validation.append(best!.validation)
+            validation.append(best?.validation ?? .nan)
             // The test metric: what the trainer reported for the pick (mean over recorded
             // runs); validation where no test is recorded.
-            test.append(best!.test.isNaN ? best!.validation : best!.test)
+            test.append(best.map { $0.test.isNaN ? $0.validation : $0.test } ?? .nan)
             time.append(t)
         }
     }
@@ -146,7 +147,12 @@ public enum Search {
         let lock = Mutex()
         nonisolated(unsafe) var done = 0
         nonisolated(unsafe) var stop = false
-        let parts: [[(Int, Result<RunTrace, Error>)]] = parallelChunks(workers) { w in
+        // One worker runs on the calling thread: a trainer's subprocesses must be started
+        // from the session's thread (see Launcher).
+        let chunks: (Int, @Sendable (Int) -> [(Int, Result<RunTrace, Error>)]) -> [[(Int, Result<RunTrace, Error>)]] = {
+            $0 == 1 ? [$1(0)] : parallelChunks($0, $1)
+        }
+        let parts: [[(Int, Result<RunTrace, Error>)]] = chunks(workers) { w in
             var out: [(Int, Result<RunTrace, Error>)] = []
             for r in stride(from: w, to: runs, by: workers) {
                 if lock.sync({ stop }) { out.append((r, .failure(RuntimeError.interrupted("the search")))); continue }
@@ -193,17 +199,19 @@ public enum Search {
             var reg = c.regressor
             var fitStream = root.child("fit")
             reg.seed = fitStream.next()
-            let labels = obs.map(\.validation)
+            // Failed trials (a trainer's NaN) teach nothing; a table has none.
+            let usable = zip(first, obs).filter { !$0.1.validation.isNaN }
+            let fitIndices = usable.map(\.0), labels = usable.map(\.1.validation)
             let trained = Set(first)
             let rest = (0..<archs.count).filter { !trained.contains($0) }
             let fitted: FittedPredictor
             if var cls = c.classifier {
                 var clsStream = root.child("classifier")
                 cls.seed = clsStream.next()
-                fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: first, labels: labels,
+                fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: fitIndices, labels: labels,
                                                          threads: 1)
             } else {
-                fitted = .single(try Predictor.fit(reg, cells: archs, indices: first, labels: labels, threads: 1))
+                fitted = .single(try Predictor.fit(reg, cells: archs, indices: fitIndices, labels: labels, threads: 1))
             }
             // The two-stage regressor ranks only what the classifier accepts, unless too few are.
             let scores = fitted.scores(cells: archs, indices: rest, threads: 1, top: c.k).scores
@@ -218,7 +226,8 @@ public enum Search {
             var reg = c.regressor
             var fitStream = root.child("fit")
             reg.seed = fitStream.next()
-            let model = try Predictor.fit(reg, cells: p.architectures, indices: first, labels: obs.map(\.validation), threads: 1)
+            let usable = zip(first, obs).filter { !$0.1.validation.isNaN }
+            let model = try Predictor.fit(reg, cells: p.architectures, indices: usable.map(\.0), labels: usable.map(\.1.validation), threads: 1)
             let start = first.map { (p.architectures[$0], p.candidates.entries[$0].hash) }
             var evoStream = root.child("evolve")
             let proposals = try evolution.run(space: p.space, predictor: .single(model), k: c.k, seed: evoStream.next(), start: start,

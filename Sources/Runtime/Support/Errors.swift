@@ -59,6 +59,8 @@ public enum RuntimeError: Error, Sendable, Equatable {
     case wouldOverwriteInput(String, role: String)
     /// A file that is not a set, table or predictor npsh can load.
     case unknownSetFormat(String)
+    /// A trainer, a trial or a ledger (Training/, Storage/Ledger.swift).
+    case trainer(TrainerProblem)
 }
 
 extension CellProblem: CustomStringConvertible {
@@ -107,6 +109,7 @@ extension RuntimeError: CustomStringConvertible {
         case .interrupted(let what): return "interrupted (Ctrl-C); \(what) was abandoned"
         case .wouldOverwriteInput(let p, let role):
             return "\(p): refusing to overwrite \(role), which this session reads; write to another file"
+        case .trainer(let problem): return problem.description
         case .unknownSetFormat(let p):
             return "\(p): not a file load can read; expected an exported .json set, a .jsonl table (NB101, ProxylessNAS, NAS-Bench-NLP or a user space), an npsh .sqlite cache or a predictor file"
         }

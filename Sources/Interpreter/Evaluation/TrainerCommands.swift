@@ -1,0 +1,169 @@
+import Runtime
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The trials of a trainer's ledger (`trials`).
+public struct TrialsValue: Sendable {
+    public let records: [TrialRecord]
+    public let ledger: String
+    public let space: SpaceInfo
+}
+
+/// `bench trainer …` and `trials`: real training through the user's command (docs/training.md).
+extension Builtins {
+    /// The options `bench` takes for a trainer.
+    static let trainerOptions: [Param] = [
+        Param("parallel", .integer(min: 1), "trainer: trials running at once", default: "1"),
+        Param("timeout", .number(.positive), "trainer: seconds one attempt may run", default: "none"),
+        Param("retries", .integer(min: 0), "trainer: attempts after a failed one (exit 3 is never retried)", default: "0"),
+        Param("grace", .number(.nonNegative), "trainer: seconds between SIGTERM and SIGKILL", default: "10"),
+        Param("seed", .integer(min: 0), "trainer: the seed every trial's {seed} derives from", default: "0"),
+        Param("ledger", .string, "trainer: the SQLite ledger of trials", default: "beside the script: NAME.ledger.sqlite"),
+        Param("delay", .number(.nonNegative), "synthetic trainer: seconds each trial sleeps", default: "0"),
+        Param("fail", .number(Bounds(low: 0, high: 1)), "synthetic trainer: share of architectures that fail for good", default: "0"),
+    ]
+
+    /// `bench trainer COMMAND …`: opens the ledger and makes the trainer the benchmark.
+    static func openTrainer(_ session: Session, _ args: Arguments) throws -> TrainerBench {
+        let space = session.space
+        guard let command = args.values["command"] else {
+            throw RuntimeError.invalidArgument("bench trainer needs the training command: bench trainer [\"python3\", \"train.py\", \"--arch\", \"{arch}\", \"--out\", \"{result}\"], or bench trainer synthetic")
+        }
+        let metric = space.kind == .nb101 || space.kind == .proxyless ? "val_acc" : space.metricName
+        var spec: TrainerSpec
+        let program: String
+        let synthetic: Bool
+        switch command {
+        case .word("synthetic"):
+            guard space.kind == .nb101 else {
+                throw RuntimeError.invalidArgument("the synthetic trainer trains NAS-Bench-101 cells; select space nb101, or give your own trainer command")
+            }
+            let fail = args.number("fail") ?? 0
+            spec = TrainerSpec(argv: ["npsh", "train-synthetic", "--arch", "{arch}", "--result", "{result}", "--seed", "{seed}", "--fail", formatSignificant(fail, digits: 12)],
+                               metric: metric)
+            spec.environment = [("NPSH_SYNTHETIC_DELAY", formatSignificant(args.number("delay") ?? 0, digits: 12))]
+            program = session.executable
+            synthetic = true
+        case .list(let items):
+            let argv = try items.map { v -> String in
+                guard case .string(let s) = v else {
+                    throw RuntimeError.invalidArgument("the trainer command is a list of strings (an argv, never a shell line); got \(v.typeName) in it")
+                }
+                return s
+            }
+            guard !args.has("delay") && !args.has("fail") else {
+                throw RuntimeError.invalidArgument("delay= and fail= are the synthetic trainer's; your trainer decides its own")
+            }
+            spec = TrainerSpec(argv: argv, metric: metric)
+            program = ""
+            synthetic = false
+        case let v:
+            throw RuntimeError.invalidArgument("bench trainer takes a list of strings (the command's argv) or the word synthetic, got \(v.typeName)")
+        }
+        spec.parallel = args.integer("parallel") ?? 1
+        spec.timeout = args.number("timeout")
+        spec.retries = args.integer("retries") ?? 0
+        spec.grace = args.number("grace") ?? 10
+        spec.seed = UInt64(args.integer("seed") ?? 0)
+        let resolved = try spec.validate(searchPath: getenv("PATH").map { String(cString: $0) }, program: synthetic ? program : nil)
+        let ledgerPath = args.string("ledger") ?? session.defaultLedger
+        guard !ledgerPath.isEmpty else { throw RuntimeError.invalidArgument("ledger= needs a file name") }
+        let ledger = try session.ledger(ledgerPath)
+        session.noteRead(ledgerPath, as: "the training ledger")
+        let label = synthetic ? "synthetic trainer" : "trainer " + spec.argv.prefix(2).joined(separator: " ")
+        let bench = try TrainerBench(space: space, spec: spec, program: resolved, ledger: ledger, label: label, isSynthetic: synthetic)
+        for n in bench.takeNotes() { session.diagnostics("note: \(n)") }
+        return bench
+    }
+
+    /// Trains entries with a trainer bench, with the progress line and failure notes.
+    static func trainWithTrainer(_ entries: [ArchEntry], _ bench: TrainerBench, _ session: Session) throws -> ArchSet {
+        let progress = session.progress
+        let total = entries.count
+        bench.onStatus = { progress.trials($0, total: total) }
+        bench.shouldStop = session.interruptRequested
+        bench.note = { session.diagnostics("note: " + $0) }
+        let launchedBefore = bench.launched, reusedBefore = bench.reused
+        defer { progress.finish() }
+        let out = try bench.train(entries.map { ($0.arch, $0.hash) })
+        let ran = bench.launched - launchedBefore, reused = bench.reused - reusedBefore
+        if reused > 0 || ran > 0 {
+            session.diagnostics("note: trained \(Format.plural(ran, "architecture")), reused \(Format.count(reused)) from \(bench.ledger.path)")
+        }
+        return ArchSet(entries: out.map(\.0), label: bench.label, space: bench.space)
+    }
+
+    static let trials = CommandSpec(
+        name: "trials", summary: "The trials of the current trainer's ledger: status, attempts, metric, seconds.",
+        details: """
+            show trials prints them as a table; export trials to "F.json" (or .csv) writes
+            {trial, hash, status, attempts, failures, metric, test, time, seconds, message}.
+            Seconds are wall time, so this table differs between runs; sets do not.
+            """
+    ) { session, _ in
+        guard let bench = session.benchTable as? TrainerBench else {
+            throw RuntimeError.invalidArgument("trials lists a trainer's trials; choose one with bench trainer […]")
+        }
+        let spec = bench.spec.identity
+        let records = bench.ledger.order.compactMap { bench.ledger.records[$0] }.filter { $0.spec == spec }
+        return .trials(TrialsValue(records: records, ledger: bench.ledger.path, space: bench.space))
+    }
+
+    static func trialsSummary(_ t: TrialsValue) -> String {
+        var by: [TrialRecord.Status: Int] = [:]
+        for r in t.records { by[r.status, default: 0] += 1 }
+        let parts = [TrialRecord.Status.done, .failed, .running, .interrupted].compactMap { s in by[s].map { "\(Format.count($0)) \(s.rawValue)" } }
+        return "\(Format.plural(t.records.count, "trial")) in \(t.ledger)" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+    }
+
+    static func trialsTable(_ t: TrialsValue, rows: Int) -> String {
+        var lines = [trialsSummary(t)]
+        let unit = t.space.isAccuracy ? " %" : ""
+        let cells = t.records.prefix(rows).enumerated().map { i, r -> [String] in
+            [String(i + 1), r.trial, r.status.rawValue, String(r.attempts), Format.metric(r.result?.metric ?? .nan, t.space),
+             formatFixed(r.seconds, 1), r.message.count > 60 ? String(r.message.prefix(59)) + "…" : r.message]
+        }
+        lines += Printer.grid(["#", "trial", "status", "attempts", "metric" + unit, "seconds", "problem"], Array(cells), rightAligned: [0, 3, 4, 5])
+        if t.records.count > rows { lines.append("… \(Format.count(t.records.count - rows)) more") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func trialsExport(_ t: TrialsValue, csv: Bool) -> String {
+        func num(_ x: Double?) -> Double { x ?? .nan }
+        if csv {
+            var rows = [["trial", "hash", "status", "attempts", "failures", "metric", "test", "time", "seconds", "message"]]
+            for r in t.records {
+                rows.append([r.trial, r.arch.hex, r.status.rawValue, String(r.attempts), String(r.failures), CSV.number(num(r.result?.metric)),
+                             CSV.number(num(r.result?.test)), CSV.number(num(r.result?.time)), CSV.number(r.seconds), r.message])
+            }
+            return CSV.write(rows)
+        }
+        var out = "["
+        for (k, r) in t.records.enumerated() {
+            out += (k == 0 ? "\n  {" : ",\n  {") + "\"trial\": \(JSONWriter.quote(r.trial)), \"hash\": \"\(r.arch.hex)\", \"status\": \"\(r.status.rawValue)\", "
+            out += "\"attempts\": \(r.attempts), \"failures\": \(r.failures)"
+            if let res = r.result {
+                out += ", \"metric\": \(JSONWriter.number(res.metric))"
+                if !res.test.isNaN { out += ", \"test\": \(JSONWriter.number(res.test))" }
+                if !res.time.isNaN { out += ", \"time\": \(JSONWriter.number(res.time))" }
+                if !res.extra.isEmpty { out += ", \"extra\": \(res.extra)" }
+            }
+            out += ", \"seconds\": \(JSONWriter.number(r.seconds))"
+            if !r.message.isEmpty { out += ", \"message\": \(JSONWriter.quote(r.message))" }
+            out += "}"
+        }
+        return out + (t.records.isEmpty ? "]\n" : "\n]\n")
+    }
+}
+
+/// The running program's own path (the synthetic trainer runs npsh itself).
+func currentExecutable() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    if n > 0 { return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+    return CommandLine.arguments.first.map(absolutePath) ?? "npsh"
+}
