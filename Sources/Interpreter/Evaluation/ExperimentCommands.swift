@@ -90,7 +90,7 @@ extension Builtins {
                 return !Interrupt.isRequested
             }
         }
-        return .search(SearchValue(curve: curve, space: problem.space, label: bench.isSynthetic ? "synthetic" : bench.label))
+        return .search(SearchValue(curve: curve, space: problem.space, label: bench.isSynthetic && trainer == nil ? "synthetic" : bench.label))
     }
 
     static let plot = CommandSpec(

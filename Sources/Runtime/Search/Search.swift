@@ -106,7 +106,8 @@ struct RunTrace {
             } else if !o.validation.isNaN {
                 best = o
             }
-            t += o.trainingTime
+            // A failed trial reports no time; it counts as none rather than hiding the rest.
+            if !(o.validation.isNaN && o.trainingTime.isNaN) { t += o.trainingTime }
             validation.append(best?.validation ?? .nan)
             // The test metric: what the trainer reported for the pick (mean over recorded
             // runs); validation where no test is recorded.

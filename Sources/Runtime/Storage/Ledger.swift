@@ -74,6 +74,7 @@ public final class Ledger {
         _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress!, $0.count, 0) }
         lockFD = fd
         do {
+            try Self.checkLength(path)
             var config = Configuration()
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
@@ -126,8 +127,34 @@ public final class Ledger {
     }
 
     deinit {
+        // Fold the WAL back in: a closed ledger is one file, whole, to copy or commit.
+        try? db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try? db.close()
         close(lockFD)
+    }
+
+    /// A file shorter than its SQLite header says (a cut copy, a full disk) is refused
+    /// before SQLite sees it: SQLite would read the missing pages as absent, not as damage.
+    static func checkLength(_ path: String) throws {
+        guard let st = fileStatus(path), st.size > 0 else { return }
+        if let wal = fileStatus(path + "-wal"), wal.size > 0 { return }  // the WAL holds the newer pages
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 100)
+        guard pread(fd, &header, 100, 0) == 100 else {
+            throw RuntimeError.trainer(.ledgerForeign(path, reason: "\(st.size) bytes is too short for an SQLite file"))
+        }
+        guard header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
+            throw RuntimeError.trainer(.ledgerForeign(path, reason: "it is not an SQLite file"))
+        }
+        var pageSize = Int(header[16]) << 8 | Int(header[17])
+        if pageSize == 1 { pageSize = 65536 }
+        let pages = header[28..<32].reduce(0) { $0 << 8 | Int($1) }
+        let counter = header[24..<28].reduce(0) { $0 << 8 | Int($1) }, valid = header[92..<96].reduce(0) { $0 << 8 | Int($1) }
+        if pages > 0 && counter == valid && st.size < pages * pageSize {
+            throw RuntimeError.trainer(.ledgerForeign(path, reason: "truncated: its header says \(formatCount(pages * pageSize)) bytes, the file holds \(formatCount(st.size))"))
+        }
     }
 
     static func record(_ row: Row, _ path: String) throws -> TrialRecord {

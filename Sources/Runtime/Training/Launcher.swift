@@ -269,7 +269,9 @@ public final class Launcher {
         defer { for q in cArgv + cEnv { free(q) } }
         var error: Int32 = 0
         let started = Self.now()
-        let pid = npsh_spawn(job.program, cArgv, cEnv, job.directory, writeEnds[0], writeEnds[1], &error)
+        // The trainer runs in npsh's folder (the script's), so the paths of its command mean
+        // what they mean in the script; {dir} names the trial's own folder.
+        let pid = npsh_spawn(job.program, cArgv, cEnv, nil, writeEnds[0], writeEnds[1], &error)
         for f in writeEnds { close(f) }
         guard pid > 0 else {
             for f in logs + readEnds { close(f) }
