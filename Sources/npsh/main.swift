@@ -186,11 +186,14 @@ struct Benchmark: ParsableCommand {
             try FileWriter.write(JSONWriter.write(ParityFixture.make(catalog: catalog, table: SyntheticLandscape.table(catalog))) + "\n", to: phase)
         case "predictor":
             try PredictorBenchmark.run(reference: phase, report: writeOut)
+        case "trainer":
+            try TrainerBenchmark.run(directory: dir ?? makeTemporaryDirectory(prefix: "npsh-bench-trainer"), trials: 2000,
+                                     reference: phase.flatMap(Double.init), report: writeOut)
         case "phase":
             guard let phase, let dir else { throw ValidationError("'phase' needs a phase name and --dir") }
             let (seconds, kib) = try IOBenchmark.phase(phase, directory: dir)
             writeOut("\(seconds) \(kib)\n")
-        default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor")
+        default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor, trainer")
         }
     }
 }

@@ -131,10 +131,11 @@ public final class FileWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes, syncs and renames the temporary file over the target.
-    public func close() throws {
+    /// Flushes, syncs (unless `durable` is false: a file that is rewritten after a crash
+    /// anyway) and renames the temporary file over the target.
+    public func close(durable: Bool = true) throws {
         try flush()
-        let synced = fsync(fd) == 0
+        let synced = !durable || fsync(fd) == 0
         let reason = String(cString: strerror(errno))
         _ = systemClose(fd)
         fd = -1
@@ -147,10 +148,10 @@ public final class FileWriter {
     }
 
     /// Writes `text` to `path` in one go (atomically).
-    public static func write(_ text: String, to path: String) throws {
+    public static func write(_ text: String, to path: String, durable: Bool = true) throws {
         let w = try FileWriter(path: path)
         try w.write(text)
-        try w.close()
+        try w.close(durable: durable)
     }
 }
 

@@ -188,10 +188,8 @@ public struct TrialResult: Sendable, Equatable {
                 extra = JSONWriter.write(e)
             }
             return .success(TrialResult(metric: metric, test: test, time: time, extra: extra))
-        } catch let p as TrialProblem {
-            return .failure(p)
         } catch {
-            return .failure(.resultNotJSON("\(error)"))
+            return .failure(error)
         }
     }
 
