@@ -82,6 +82,7 @@ struct Repl: ParsableCommand {
             let text = try readAllStandardInput().withUnsafeBytes { try scriptText($0, name: "<stdin>") }
             let result = ScriptRunner(renderer: DiagnosticRenderer(colour: colour))
                 .run(SourceFile(name: "<stdin>", text: text), evaluator: evaluator, echo: { writeOut($0 + "\n") }, errors: writeErr)
+            evaluator.session.close()
             if result.status != .ok { throw ExitCode(result.status.rawValue) }
             return
         }
@@ -92,6 +93,7 @@ struct Repl: ParsableCommand {
         let reader = LineReader(interactive: true, historyPath: environment["NPSH_HISTORY"] ?? history)
         REPL(evaluator: evaluator, reader: reader, renderer: DiagnosticRenderer(colour: colour),
              write: writeOut, writeError: writeErr, resetInterrupt: { Interrupt.clear() }).run()
+        evaluator.session.close()
     }
 }
 
@@ -144,6 +146,7 @@ struct Run: ParsableCommand {
         let quiet = update || check
         let result = runner.run(SourceFile(name: name, text: text), evaluator: evaluator,
                                 echo: quiet ? nil : { writeOut($0 + "\n") }, errors: writeErr)
+        evaluator.session.close()
         if result.status != .ok { throw ExitCode(result.status.rawValue) }
         if update || check {
             let composed = Notebook.compose(text, outputs: result.outputs)

@@ -398,4 +398,52 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(text.contains("#> search gcn N=20, 2 runs (synthetic trainer)"), text)
         XCTAssertFalse(text.contains("—"), "every budget has a time: failed trials count none")
     }
+
+    /// The README's "Train for real" session, typed as written, from a folder holding the
+    /// example trainer where the README says it is.
+    func testReadmeTrainForRealRunsAsWritten() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let readme = try String(contentsOfFile: repo + "/README.md", encoding: .utf8)
+        guard let section = readme.components(separatedBy: "## Train for real").dropFirst().first?.components(separatedBy: "```").dropFirst().first else {
+            return XCTFail("README has no Train for real example")
+        }
+        let lines = section.split(separator: "\n").filter { $0.hasPrefix("npsh> ") }.map { String($0.dropFirst(6)) }
+        XCTAssertGreaterThanOrEqual(lines.count, 5)
+        let toy = try toy()
+        try FileManager.default.createDirectory(atPath: toy.dir + "/examples/trainers", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repo + "/examples/trainers/toy_trainer.py", toPath: toy.dir + "/examples/trainers/toy_trainer.py")
+        try write(lines.joined(separator: "\n") + "\n", toy.dir + "/readme.npx")
+        let r = try run(toy, ["run", "readme.npx"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("best: "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("53 trials in readme.ledger.sqlite: 53 done"), r.stdout)
+        // Closed at the end: the ledger is one file.
+        XCTAssertFalse(FileManager.default.fileExists(atPath: toy.dir + "/readme.ledger.sqlite-wal"))
+    }
+
+    /// The PyTorch NB101 trainer, where torch is installed (not required in CI): one epoch
+    /// of a narrow network on random images, through the contract.
+    func testTorchTrainerWhereTorchIsInstalled() throws {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import torch, torchvision"]
+        probe.standardError = FileHandle.nullDevice
+        try probe.run()
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { throw XCTSkip("torch and torchvision are not installed for python3; the PyTorch trainer's test needs them") }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let toy = try toy()
+        try write("""
+            seed 1
+            space nb101
+            bench trainer ["python3", "\(repo)/examples/trainers/nb101_torch.py", "--arch", "{arch}", "--out", "{result}", "--seed", "{seed}", "--data", "fake", "--epochs", "1", "--channels", "8", "--limit", "128"] timeout=600
+            let a = sample 2
+            show a
+
+            """, toy.dir + "/torch.npx")
+        let r = try run(toy, ["run", "torch.npx"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("2 architectures (trainer python3 "), r.stdout)
+        XCTAssertFalse(r.stdout.contains("failed"), r.stdout + r.stderr)
+    }
 }

@@ -91,6 +91,12 @@ public final class Session {
         return name + ".ledger.sqlite"
     }
 
+    /// Closes every ledger the session opened (the end of a run or of the REPL).
+    public func close() {
+        for l in ledgers.values { l.close() }
+        ledgers.removeAll()
+    }
+
     /// The ledger at `path`, opened once per session.
     func ledger(_ path: String) throws -> Ledger {
         let key = absolutePath(path)

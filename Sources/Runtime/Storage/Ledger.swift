@@ -65,7 +65,7 @@ public final class Ledger {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buf = [UInt8](repeating: 0, count: 64)
             let n = pread(fd, &buf, 64, 0)
-            close(fd)
+            closeDescriptor(fd)
             let pid = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimmedWhitespace : ""
             throw RuntimeError.trainer(.ledgerLocked(path, holder: pid.isEmpty ? "another npsh" : "npsh process \(pid)"))
         }
@@ -118,20 +118,27 @@ public final class Ledger {
                 }
             }
         } catch let e as RuntimeError {
-            close(fd)
+            closeDescriptor(fd)
             throw e
         } catch let e as DatabaseError {
-            close(fd)
+            closeDescriptor(fd)
             throw RuntimeError.trainer(.ledgerForeign(path, reason: e.message ?? "\(e)"))
         }
     }
 
-    deinit {
-        // Fold the WAL back in: a closed ledger is one file, whole, to copy or commit.
+    private var closed = false
+
+    /// Folds the WAL back in (a closed ledger is one file, whole, to copy or commit) and
+    /// releases the lock. Writes after it fail.
+    public func close() {
+        guard !closed else { return }
+        closed = true
         try? db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         try? db.close()
-        close(lockFD)
+        closeDescriptor(lockFD)
     }
+
+    deinit { close() }
 
     /// A file shorter than its SQLite header says (a cut copy, a full disk) is refused
     /// before SQLite sees it: SQLite would read the missing pages as absent, not as damage.
@@ -140,7 +147,7 @@ public final class Ledger {
         if let wal = fileStatus(path + "-wal"), wal.size > 0 { return }  // the WAL holds the newer pages
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
-        defer { close(fd) }
+        defer { closeDescriptor(fd) }
         var header = [UInt8](repeating: 0, count: 100)
         guard pread(fd, &header, 100, 0) == 100 else {
             throw RuntimeError.trainer(.ledgerForeign(path, reason: "\(st.size) bytes is too short for an SQLite file"))
@@ -239,3 +246,6 @@ public final class Ledger {
         }
     }
 }
+
+/// close(2), out of reach of `Ledger.close()`'s name.
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
