@@ -1,5 +1,10 @@
-import json, numpy as np
-L=[json.loads(x) for x in open('/work/shared/data/nb101/nb101-20k.jsonl')]
+# Fits the synthetic landscape's β (Runtime/Benchmarks/Synthetic.swift) to the real
+# 20,001-cell NB101 sample: python3 scripts/calibrate_synthetic.py [nb101-20k.jsonl]
+# (default: ../shared/data/nb101/nb101-20k.jsonl beside the repository).
+import json, os, sys
+import numpy as np
+path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "nb101", "nb101-20k.jsonl")
+L=[json.loads(x) for x in open(path)]
 def feats(m,ops):
     n=len(ops); m=np.array(m)
     c3=sum(o=='conv3x3-bn-relu' for o in ops); c1=sum(o=='conv1x1-bn-relu' for o in ops); mp=sum(o=='maxpool3x3' for o in ops)

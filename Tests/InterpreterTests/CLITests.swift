@@ -152,7 +152,27 @@ extension XCTestCase {
         var stderr: String
     }
 
-    func npsh(_ args: [String], stdin: String? = nil, cwd: String? = nil) throws -> CLIResult {
+    /// An npsh started by a test: its process and pipes.
+    struct RunningNpsh {
+        let process: Process
+        let stdin: Pipe, stdout: Pipe, stderr: Pipe
+
+        /// Waits for it to end, reading both outputs at once (a full pipe never stalls it).
+        func finish() -> CLIResult {
+            final class Box: @unchecked Sendable { var data = Data() }
+            let box = Box(), group = DispatchGroup(), err = stderr
+            group.enter()
+            DispatchQueue.global().async { box.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+            let o = stdout.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            return CLIResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: box.data, as: UTF8.self))
+        }
+    }
+
+    /// Starts the npsh binary (a skip, or under CI=true a failure, when it is not built) with
+    /// the shared test cache and `environment` added.
+    func startNpsh(_ args: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> RunningNpsh {
         guard FileManager.default.isExecutableFile(atPath: CLITests.binary) else {
             let message = "npsh binary not found at \(CLITests.binary); build it with swift build first"
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message + " (CI=true: a failure, not a skip)") }
@@ -163,19 +183,22 @@ extension XCTestCase {
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["NPSH_CACHE"] = GoldenTests.cache
+        env.merge(environment) { $1 }
         p.environment = env
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
+        let running = RunningNpsh(process: p, stdin: Pipe(), stdout: Pipe(), stderr: Pipe())
+        p.standardOutput = running.stdout
+        p.standardError = running.stderr
+        p.standardInput = running.stdin
         try p.run()
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return running
+    }
+
+    func npsh(_ args: [String], stdin: String? = nil, cwd: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+        let r = try startNpsh(args, cwd: cwd, environment: environment)
+        if let stdin { r.stdin.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try r.stdin.fileHandleForWriting.close()
+        return r.finish()
     }
 
     func script(_ text: String, name: String = "s.npx") throws -> String {

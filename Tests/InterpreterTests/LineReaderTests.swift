@@ -23,7 +23,7 @@ final class LineReaderTests: XCTestCase {
         XCTAssertEqual(complete("sam", ""), ["sample"])
         XCTAssertEqual(complete("s", "let x = ", names: ["sx"]), ["sample", "save", "search", "seed", "show", "space", "splits", "sx"])
         XCTAssertEqual(complete("ep", ""), [], "options only after their command")
-        XCTAssertEqual(complete("tr", "", names: ["trained"]), ["trained"])
+        XCTAssertEqual(complete("tr", "", names: ["trained"]), ["trained", "trials"], "names and commands together")
     }
 
     func testContextAfterACommand() {

@@ -57,35 +57,20 @@ final class TrainerTests: XCTestCase {
 
     /// Runs npsh with the toy's environment; `cwd` defaults to the toy's folder.
     func run(_ toy: Toy, _ args: [String], delay: Double = 0, cwd: String? = nil) throws -> CLIResult {
-        let p = try start(toy, args, delay: delay, cwd: cwd)
-        let o = p.1.fileHandleForReading.readDataToEndOfFile()
-        let e = p.2.fileHandleForReading.readDataToEndOfFile()
-        p.0.waitUntilExit()
-        return CLIResult(status: p.0.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try npsh(args, cwd: cwd ?? toy.dir, environment: environment(toy, delay: delay))
     }
 
-    func start(_ toy: Toy, _ args: [String], delay: Double = 0, cwd: String? = nil) throws -> (Process, Pipe, Pipe) {
-        guard FileManager.default.isExecutableFile(atPath: CLITests.binary) else {
-            let message = "npsh binary not found at \(CLITests.binary); build it with swift build first"
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message + " (CI=true: a failure, not a skip)") }
-            throw XCTSkip(message)
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLITests.binary)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["NPSH_CACHE"] = GoldenTests.cache
-        env["TOY_LOG"] = toy.log
-        env["TOY_COUNTER"] = toy.counter
-        env["TOY_DELAY"] = String(delay)
-        p.environment = env
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? toy.dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return (p, out, err)
+    func start(_ toy: Toy, _ args: [String], delay: Double = 0) throws -> Process {
+        let r = try startNpsh(args, cwd: toy.dir, environment: environment(toy, delay: delay))
+        try r.stdin.fileHandleForWriting.close()
+        // Its output is not read: keep it from filling the pipes.
+        r.stdout.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        r.stderr.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        return r.process
+    }
+
+    func environment(_ toy: Toy, delay: Double) -> [String: String] {
+        ["TOY_LOG": toy.log, "TOY_COUNTER": toy.counter, "TOY_DELAY": String(delay)]
     }
 
     /// Whether a process runs: a zombie (ended, not yet reaped by its new parent) does not.
@@ -138,7 +123,7 @@ final class TrainerTests: XCTestCase {
 
         let toy = try toy()
         try write(script, toy.dir + "/s.npx")
-        let (p, _, _) = try start(toy, ["run", "s.npx"], delay: 0.2)
+        let p = try start(toy, ["run", "s.npx"], delay: 0.2)
         let deadline = Date().addingTimeInterval(30)
         while toy.lines(toy.counter).count < 7 && Date() < deadline { usleep(20_000) }
         kill(p.processIdentifier, SIGKILL)
@@ -303,7 +288,7 @@ final class TrainerTests: XCTestCase {
         // Locked by a live npsh; free again once it is gone, however it ended.
         try write("space nb101\n\(toy.bench("ok", "ledger=\"l.sqlite\""))\nsample 50\n", toy.dir + "/l.npx")
         let before = toy.lines(toy.counter).count
-        let (holder, _, _) = try start(toy, ["run", "l.npx"], delay: 0.5)
+        let holder = try start(toy, ["run", "l.npx"], delay: 0.5)
         let deadline = Date().addingTimeInterval(20)
         while toy.lines(toy.counter).count == before && Date() < deadline { usleep(20_000) }
         let second = try run(toy, ["run", "l.npx"])

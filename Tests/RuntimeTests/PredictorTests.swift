@@ -96,14 +96,20 @@ final class PredictorTests: XCTestCase {
         }
     }
 
-    func testDropoutMaskAndBackward() {
+    /// Inverted dropout's forward pass: a mask of 0 or 1/(1-p) at the rate asked, applied to
+    /// x, keeping its mean. (The backward pass multiplies the gradient by the same mask; the
+    /// fit's gradient checks cover it.)
+    func testDropoutMaskKeepsTheMean() {
         var rng = RandomStream(seed: 4)
         let n = 100_000
-        let x = FloatBuffer([Float](repeating: 1, count: n)), mask = FloatBuffer(n)
+        let input = (0..<n).map { Float($0 % 7) }
+        let x = FloatBuffer(input), mask = FloatBuffer(n)
         dropoutForward(x.pointer, mask: mask.pointer, count: n, rate: 0.1, rng: &rng)
         let dropped = (0..<n).filter { mask.pointer[$0] == 0 }.count
         XCTAssertEqual(Double(dropped) / Double(n), 0.1, accuracy: 0.005)
-        XCTAssertEqual(x.array.reduce(0, +) / Float(n), 1, accuracy: 0.01, "inverted dropout keeps the mean")
+        XCTAssertTrue((0..<n).allSatisfy { mask.pointer[$0] == 0 || mask.pointer[$0] == 1 / (1 - Float(0.1)) })
+        XCTAssertTrue((0..<n).allSatisfy { x.pointer[$0] == input[$0] * mask.pointer[$0] }, "x is multiplied by its mask")
+        XCTAssertEqual(x.array.reduce(0, +) / input.reduce(0, +), 1, accuracy: 0.01, "inverted dropout keeps the mean")
     }
 
     func testKendallMatchesTheQuadraticReferenceWithTies() {

@@ -59,7 +59,7 @@ extension Builtins {
         default:
             let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: problem.space, labels: labels(problem.candidates), rng: &rng)
             for note in notes { session.diagnostics("note: \(note)") }
-            let config = PredictorSearchConfig(n: n, k: k, regressor: reg, classifier: cls, threshold: (args.number("threshold") ?? 91) / 100)
+            let config = PredictorSearchConfig(n: n, k: k, regressor: reg, classifier: cls, threshold: twoStageThreshold(args))
             if method == "evolve" {
                 guard cls == nil else { throw RuntimeError.invalidArgument("evolve uses a single predictor; choose gcn, mlp or cnn") }
                 m = .evolve(config, Evolution(population: args.integer("population") ?? 100, tournament: args.integer("sample") ?? 25,
@@ -205,7 +205,7 @@ extension Builtins {
         let (reg, cls, notes) = try fitConfigs(args, model: model, n: n, space: set.space, labels: labels(set), rng: &rng)
         study.config = reg
         study.classifier = cls
-        study.threshold = (args.number("threshold") ?? 91) / 100
+        study.threshold = twoStageThreshold(args)
         let results = try study.run(set, threads: session.threads)
         let pct = set.space.isAccuracy
         func cell(_ xs: [Double], _ digits: Int) -> String {

@@ -29,7 +29,7 @@ extension Builtins {
         }
         var rng = session.stream(for: "fit")
         let n = model == "twostage"
-            ? set.entries.filter { $0.validation >= (args.number("threshold") ?? 91) / 100 }.count : set.count
+            ? set.entries.filter { $0.validation >= twoStageThreshold(args) }.count : set.count
         let (config, classifier, notes) = try fitConfigs(args, model: model, n: n, space: set.space, labels: labels(set), rng: &rng)
         let cells = set.architectures
         let labels = set.entries.map(\.validation)
@@ -44,7 +44,7 @@ extension Builtins {
         }
         let fitted: FittedPredictor
         if let classifier {
-            fitted = try FittedPredictor.fitTwoStage(regressor: config, classifier: classifier, threshold: (args.number("threshold") ?? 91) / 100,
+            fitted = try FittedPredictor.fitTwoStage(regressor: config, classifier: classifier, threshold: twoStageThreshold(args),
                                                      cells: cells, indices: Array(cells.indices), labels: labels, progress: progress)
         } else {
             fitted = .single(try Predictor.fit(config, cells: cells, indices: Array(cells.indices), labels: labels, progress: progress))
@@ -53,6 +53,12 @@ extension Builtins {
         value.space = set.space
         return .predictor(value)
     }
+
+    /// The two-stage classifier's default boundary, in percent (the paper's 91 %).
+    static let defaultThreshold = 91.0
+
+    /// The two-stage threshold of a call as a fraction: `threshold=` or the default.
+    static func twoStageThreshold(_ args: Arguments) -> Double { (args.number("threshold") ?? defaultThreshold) / 100 }
 
     /// The options every fitting command shares (fit, search predictor, splits).
     static let fitOptions: [Param] = [
@@ -66,7 +72,7 @@ extension Builtins {
             Param("fc", .integer(min: 1), "width of the fully connected layer", default: "128"),
             Param("output", .word(OutputMode.allCases.map(\.rawValue)), "output: shifted, sigmoid or linear", default: "shifted"),
             Param("optimizer", .word(OptimizerKind.allCases.map(\.rawValue)), "adam (L2 decay) or adamw (decoupled)", default: "adam"),
-            Param("threshold", .number(.percent), "two-stage: the accuracy (percent) the classifier separates", default: "91"),
+            Param("threshold", .number(.percent), "two-stage: the accuracy (percent) the classifier separates", default: formatSignificant(defaultThreshold, digits: 6)),
             Param("init", .word(["glorot", "he"]), "weight initialisation: glorot (the paper's) or he (for deep GCNs such as layers=18)", default: "glorot"),
             Param("fc2", .integer(min: 0), "width of a second fully connected layer (0: none; the paper's ProxylessNAS net uses 512 then 128)", default: "0"),
     ]
