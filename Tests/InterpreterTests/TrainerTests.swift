@@ -431,4 +431,58 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("2 architectures (trainer python3 "), r.stdout)
         XCTAssertFalse(r.stdout.contains("failed"), r.stdout + r.stderr)
     }
+
+    /// A REPL session that trained on the default ledger saves a script that names it, so
+    /// the replay trains nothing.
+    func testREPLSaveNamesTheDefaultLedger() throws {
+        let toy = try toy()
+        setenv("TOY_LOG", toy.log, 1)
+        setenv("TOY_COUNTER", toy.counter, 1)
+        defer { unsetenv("TOY_LOG"); unsetenv("TOY_COUNTER") }
+        let previous = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(toy.dir))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+        final class Box: @unchecked Sendable { var out = "", err = "" }
+        let box = Box()
+        let session = Session(store: BenchmarkStore(cacheDirectory: GoldenTests.cache), output: { box.out += $0 + "\n" }, diagnostics: { box.err += $0 + "\n" })
+        let repl = REPL(evaluator: Evaluator(session: session), reader: LineReader(interactive: false, historyPath: nil), renderer: DiagnosticRenderer(colour: false),
+                        write: { box.out += $0 }, writeError: { box.err += $0 }, resetInterrupt: {})
+        for line in ["space nb101", toy.bench("ok", "parallel=2"), "let a = sample 6", "a", "save \"saved.npx\""] { repl.execute(line) }
+        session.close()
+        XCTAssertTrue(box.out.contains("saved 4 statements to saved.npx"), box.out + box.err)
+        let saved = try String(contentsOfFile: toy.dir + "/saved.npx", encoding: .utf8)
+        XCTAssertTrue(saved.contains(toy.bench("ok", "parallel=2") + " ledger=\"npsh.ledger.sqlite\""), saved)
+        XCTAssertEqual(toy.lines(toy.counter).count, 6)
+        let replay = try run(toy, ["run", "saved.npx"])
+        XCTAssertEqual(replay.status, 0, replay.stderr)
+        XCTAssertEqual(toy.lines(toy.counter).count, 6, "the replay reuses the REPL's ledger")
+        XCTAssertTrue(replay.stdout.contains("6 architectures (trainer sh toy.sh)"), replay.stdout)
+    }
+
+    /// A user space whose header gives the rules: sample draws new graphs and trains them,
+    /// predict and topk work on a draw pool, and the replay trains nothing.
+    func testUserSpaceTrainsGeneratedArchitectures() throws {
+        let toy = try toy()
+        try write(#"{"npsh_space": "g", "ops": ["in", "conv", "pool", "out"], "metric": "val_acc", "unit": "fraction", "input": "in", "output": "out", "max_vertices": 6, "max_edges": 7}"# + "\n",
+                  toy.dir + "/g.jsonl")
+        try write("seed 3\nspace \"g.jsonl\"\n\(toy.bench("ok", "parallel=2"))\nlet a = sample 12\na\nlet p = fit gcn a epochs=5\n"
+                  + "let b = topk (predict p on (draw 200)) 4\nb\nbest a + b\n", toy.dir + "/u.npx")
+        let r = try run(toy, ["run", "u.npx"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("12 architectures (trainer sh toy.sh): val mean"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("4 architectures (trainer sh toy.sh): val mean"), r.stdout)
+        XCTAssertEqual(toy.lines(toy.counter).count, 16)
+        let archFile = try FileManager.default.subpathsOfDirectory(atPath: toy.dir + "/u.ledger.trials").first { $0.hasSuffix("arch.json") }!
+        let arch = try String(contentsOfFile: toy.dir + "/u.ledger.trials/" + archFile, encoding: .utf8)
+        XCTAssertTrue(arch.contains("\"ops\": [\"in\"") && arch.contains("\"edges\": [["), arch)
+        let replay = try run(toy, ["run", "u.npx"])
+        XCTAssertEqual(replay.stdout, r.stdout)
+        XCTAssertEqual(toy.lines(toy.counter).count, 16, "the replay trains nothing")
+        // A space without rules says how to give them.
+        try write(#"{"npsh_space": "h", "ops": ["in", "conv", "out"], "metric": "val_acc", "unit": "fraction"}"# + "\n" + #"{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "val_acc": 0.5}"# + "\n",
+                  toy.dir + "/h.jsonl")
+        try write("space \"h.jsonl\"\n\(toy.bench())\nsample 2\n", toy.dir + "/h.npx")
+        let h = try run(toy, ["run", "h.npx"])
+        XCTAssertTrue(h.stderr.contains("space h cannot make new architectures; give its header \"input\", \"output\", \"max_vertices\" and \"max_edges\""), h.stderr)
+    }
 }

@@ -122,7 +122,7 @@ final class SearchTests: XCTestCase {
         var rng = RandomStream(seed: 8, path: ["mut"])
         let cell = Space.catalog.cells[12345]
         for _ in 0..<300 {
-            guard let (m, h) = SpaceGenerator.mutate(.nb101(cell), rng: &rng), case .nb101(let c) = m else { return XCTFail("no mutation") }
+            guard let (m, h) = SpaceGenerator.mutate(.nb101(cell), space: .nb101, rng: &rng), case .nb101(let c) = m else { return XCTFail("no mutation") }
             XCTAssertNotEqual(h, cell.hash)
             XCTAssertEqual(h, c.hash)
             XCTAssertNotNil(sortedIndex(of: h, in: Space.catalog.hashes), "a mutation is a cell of the space")

@@ -178,6 +178,55 @@ final class UserSpaceTests: XCTestCase {
         assertThrows(["set.json: item 0", "missing 'hash'"]) { _ = try ArchSet.load(path: out, store: BenchmarkStore(cacheDirectory: dir), space: nlp) }
     }
 
+    /// A user space's identity is the graph up to isomorphism: another vertex order of the
+    /// same graph is the same architecture; a different graph is not.
+    func testUserIdentityIgnoresVertexOrder() {
+        let labels = ["in", "conv", "pool", "out"]
+        // in → conv → out, in → pool → out, in → out; then with conv and pool swapped in the order.
+        let a = LabeledGraph(ops: [0, 1, 2, 3], edges: [0b1110, 0b1000, 0b1000, 0])
+        let b = LabeledGraph(ops: [0, 2, 1, 3], edges: [0b1110, 0b1000, 0b1000, 0])
+        XCTAssertEqual(UserSpaceHeader.identity(space: "toy", labels: labels, a), UserSpaceHeader.identity(space: "toy", labels: labels, b))
+        let c = LabeledGraph(ops: [0, 1, 2, 3], edges: [0b0110, 0b1000, 0b1000, 0])  // no in → out
+        XCTAssertNotEqual(UserSpaceHeader.identity(space: "toy", labels: labels, a), UserSpaceHeader.identity(space: "toy", labels: labels, c))
+        XCTAssertNotEqual(UserSpaceHeader.identity(space: "toy", labels: labels, a), UserSpaceHeader.identity(space: "other", labels: labels, a))
+    }
+
+    /// A header with rules makes new architectures: valid DAGs within the limits, distinct
+    /// mutations; a file of lines without the metric is a pool of untrained candidates.
+    func testUserSpaceRulesGenerateAndPoolsLoadUntrained() throws {
+        let dir = temporaryFolder(self)
+        let p = dir + "/g.jsonl"
+        try FileWriter.write(#"{"npsh_space": "g", "ops": ["in", "conv", "pool", "out"], "metric": "val_acc", "unit": "fraction", "input": "in", "output": "out", "max_vertices": 6, "max_edges": 7}"# + "\n", to: p)
+        let b = try GraphBenchmark.loadUser(p)
+        XCTAssertEqual(b.count, 0)
+        XCTAssertEqual(b.space.rules, GraphRules(input: 0, output: 3, maxVertices: 6, maxEdges: 7))
+        XCTAssertTrue(SpaceGenerator.canGenerate(b.space))
+        var rng = RandomStream(seed: 3, path: ["gen"])
+        var seen = Set<Digest128>()
+        for _ in 0..<300 {
+            let (a, h) = try SpaceGenerator.sample(b.space, catalog: { throw RuntimeError.invalidArgument("no catalog") }, rng: &rng)
+            guard case .graph(let g) = a else { return XCTFail("not a graph") }
+            XCTAssertTrue(g.vertices >= 2 && g.vertices <= 6 && g.edgeCount <= 7)
+            XCTAssertEqual(g.ops.first, 0)
+            XCTAssertEqual(g.ops.last, 3)
+            XCTAssertFalse(g.ops.dropFirst().dropLast().contains { $0 == 0 || $0 == 3 })
+            XCTAssertEqual(h, UserSpaceHeader.identity(space: "g", labels: b.space.opLabels, g))
+            seen.insert(h)
+            if let (m, mh) = SpaceGenerator.mutate(a, space: b.space, rng: &rng) {
+                XCTAssertNotEqual(mh, h)
+                guard case .graph(let mg) = m else { return XCTFail("not a graph") }
+                XCTAssertTrue(mg.edgeCount <= 7 && mg.vertices <= 6)
+            }
+        }
+        XCTAssertGreaterThan(seen.count, 40, "draws are varied (56 distinct of 300 with seed 3)")
+        // A pool: lines without the metric, untrained.
+        try FileWriter.write(#"{"npsh_space": "g", "ops": ["in", "conv", "pool", "out"], "metric": "val_acc", "unit": "fraction"}"# + "\n"
+                             + #"{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]]}"# + "\n" + #"{"ops": ["in", "pool", "out"], "edges": [[0, 1], [1, 2]]}"# + "\n", to: p)
+        let pool = try GraphBenchmark.loadUser(p).architectures()
+        XCTAssertEqual(pool.count, 2)
+        XCTAssertTrue(pool.entries.allSatisfy { $0.validation.isNaN })
+    }
+
     func testBadLinesNameFileAndLine() throws {
         let dir = temporaryFolder(self)
         let p = dir + "/u.jsonl"
@@ -186,8 +235,12 @@ final class UserSpaceTests: XCTestCase {
             (Self.header + "\n" + #"{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2], [2, 1]], "val_loss": 1}"#, ["line 2", "cycle"]),
             (Self.header + "\n" + #"{"ops": ["in", "convv", "out"], "edges": [[0, 1]], "val_loss": 1}"#, ["line 2", "unknown op of vertex 1 'convv'", "did you mean 'conv'"]),
             (Self.header + "\n" + #"{"ops": ["in", "out"], "edges": [[0, 5]], "val_loss": 1}"#, ["line 2", "vertex indices 0…1"]),
-            (Self.header + "\n\n" + #"{"ops": ["in", "out"], "edges": [[0, 1]], "test_loss": 1}"#, ["line 3", "missing the metric 'val_loss'"]),
-            (Self.header + "\n", ["no architectures"]),
+            (Self.header + "\n" + #"{"ops": ["in", "out"], "edges": [[0, 1]], "val_loss": 1}"#
+                + "\n\n" + #"{"ops": ["in", "conv", "out"], "edges": [[0, 1], [1, 2]], "test_loss": 1}"#, ["line 4", "missing the metric 'val_loss'"]),
+            (Self.header + "\n", ["no architectures", "max_vertices"]),
+            (#"{"npsh_space": "g", "ops": ["in", "out"], "input": "in", "output": "out", "max_vertices": 5}"#, ["line 1", "missing max_edges"]),
+            (#"{"npsh_space": "g", "ops": ["in", "out"], "input": "inn", "output": "out", "max_vertices": 5, "max_edges": 4}"#, ["'input' must be one of 'ops'"]),
+            (#"{"npsh_space": "g", "ops": ["in", "c", "out"], "input": "in", "output": "out", "max_vertices": 99, "max_edges": 4}"#, ["'max_vertices' must be a whole number in 2…64"]),
             (#"{"npsh_space": "nlp", "ops": ["a"]}"#, ["built-in space"]),
         ]
         for (text, fragments) in cases {

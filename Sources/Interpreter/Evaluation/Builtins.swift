@@ -143,11 +143,16 @@ enum Builtins {
     ) { session, args in
         let table = try session.bench()
         let n = args.integer("n")!
-        if let trainer = table as? TrainerBench, args.set("from") == nil, trainer.space.kind == .proxyless {
+        if let trainer = table as? TrainerBench, args.set("from") == nil, trainer.space.kind != .nb101 {
             // Too many to list: draw as `draw` does, then train.
+            guard SpaceGenerator.canGenerate(trainer.space) else {
+                throw RuntimeError.invalidArgument("space \(trainer.space.name) cannot make new architectures; give its header \"input\", \"output\", \"max_vertices\" and \"max_edges\", or draw from a set: sample N from (load \"pool.jsonl\")")
+            }
             var rng = session.stream(for: "sample")
-            var seen = Set<Digest128>(), picked: [ArchEntry] = []
+            var seen = Set<Digest128>(), picked: [ArchEntry] = [], attempts = 0
             while picked.count < n {
+                attempts += 1
+                if attempts > 20 * n + 1000 { throw RuntimeError.invalidArgument("could not draw \(n) distinct architectures from space \(trainer.space.name)") }
                 let (a, h) = try SpaceGenerator.sample(trainer.space, catalog: { try Session.catalog(session.store) }, rng: &rng)
                 if seen.insert(h).inserted { picked.append(ArchEntry(arch: a, hash: h, validation: .nan, test: .nan)) }
             }

@@ -24,6 +24,9 @@ public final class Session {
     public var executable = currentExecutable()
     /// The script being run (`npsh run`), whose name the default ledger takes; nil in the REPL.
     public var scriptPath: String?
+    /// Set when a statement opened a trainer on the default ledger (its absolute path), so
+    /// that the REPL's `save` can name it in the script.
+    public var defaultLedgerOpened: String?
     /// Ledgers opened by this session, by absolute path: each holds its lock until the end.
     private var ledgers: [String: Ledger] = [:]
     /// `all` of the current benchmark, built once: `all`, `sample` and `predict` share it.

@@ -73,6 +73,7 @@ extension Builtins {
         let ledgerPath = args.string("ledger") ?? session.defaultLedger
         guard !ledgerPath.isEmpty else { throw RuntimeError.invalidArgument("ledger= needs a file name") }
         let ledger = try session.ledger(ledgerPath)
+        if args.string("ledger") == nil { session.defaultLedgerOpened = absolutePath(ledgerPath) }
         session.noteRead(ledgerPath, as: "the training ledger")
         let label = synthetic ? "synthetic trainer" : "trainer " + spec.argv.prefix(2).joined(separator: " ")
         let bench = try TrainerBench(space: space, spec: spec, program: resolved, ledger: ledger, label: label, isSynthetic: synthetic)

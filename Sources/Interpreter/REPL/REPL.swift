@@ -90,13 +90,21 @@ public final class REPL {
         // A statement that fails or is interrupted leaves the session as it found it (draw
         // counters, bindings, space, benchmark), so a saved session replays what was shown.
         let before = evaluator.session.snapshot()
+        evaluator.session.defaultLedgerOpened = nil
         let result = ScriptRunner(renderer: renderer).run(source, evaluator: evaluator, echo: { self.write($0 + "\n") }, errors: writeError)
         guard result.status == .ok else {
             evaluator.session.restore(before)
             return
         }
         // `help` prints documentation: nothing to replay.
-        if !(trimmed == "help" || trimmed.hasPrefix("help ")) { transcript.append(Self.indented(text)) }
+        guard !(trimmed == "help" || trimmed.hasPrefix("help ")) else { return }
+        var statement = Self.indented(text)
+        // A trainer on the REPL's default ledger: the saved script names it, or its replay
+        // would look for NAME.ledger.sqlite beside itself and train everything again.
+        if let ledger = evaluator.session.defaultLedgerOpened, !statement.contains("\n") {
+            statement += " ledger=\(Self.ledgerMark)\(ledger)\(Self.ledgerMark)"
+        }
+        transcript.append(statement)
     }
 
     /// A statement as a script shows it: a block's lines indented four spaces a level,
@@ -113,6 +121,22 @@ public final class REPL {
         return out.joined(separator: "\n")
     }
 
+    /// Brackets a default ledger's absolute path in a transcript entry until `save` knows
+    /// where the script goes.
+    static let ledgerMark = "\u{1}"
+
+    /// The entry with its ledger path as a string: relative when the ledger is in the saved
+    /// script's folder (where `npsh run` runs it), else absolute.
+    static func resolveLedger(_ entry: String, savedTo path: String) -> String {
+        let parts = entry.components(separatedBy: ledgerMark)
+        guard parts.count == 3 else { return entry }
+        let ledger = parts[1]
+        let script = absolutePath(path)
+        let folder = String(script[..<(script.lastIndex(of: "/") ?? script.startIndex)])
+        let shown = ledger.hasPrefix(folder + "/") && !ledger.dropFirst(folder.count + 1).contains("/") ? String(ledger.dropFirst(folder.count + 1)) : ledger
+        return parts[0] + JSONWriter.quote(shown) + parts[2]
+    }
+
     func save(_ line: String) {
         let arg = String(line.dropFirst(4)).trimmedOf(" \t")
         guard arg.count >= 2, arg.hasPrefix("\""), arg.hasSuffix("\"") else {
@@ -121,7 +145,7 @@ public final class REPL {
         }
         let path = String(arg.dropFirst().dropLast())
         let text = "# npsh session, saved by 'save'; replay with: npsh run \(path)\nseed \(initialSeed)\n"
-            + transcript.joined(separator: "\n") + "\n"
+            + transcript.map { Self.resolveLedger($0, savedTo: path) }.joined(separator: "\n") + "\n"
         do {
             try evaluator.session.write(text, to: path)
             write("saved \(transcript.count) statement\(transcript.count == 1 ? "" : "s") to \(path)\n")

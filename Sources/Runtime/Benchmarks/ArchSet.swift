@@ -228,7 +228,7 @@ public struct ArchSet: Equatable, Sendable {
             return (.proxyless(a), a.hash)
         case .user:
             let g = try GraphBuilder.graph(json: item, vocabulary: space.opLabels, at: place)
-            let h = UserSpaceHeader.identity(space: space.name, g)
+            let h = UserSpaceHeader.identity(space: space.name, labels: space.opLabels, g)
             if let given = item["hash"] {
                 guard let text = given.string, let d = Digest128(hex: text) else { throw bad("'hash' must be 32 hex digits") }
                 guard d == h else {

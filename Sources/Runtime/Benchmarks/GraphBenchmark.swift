@@ -173,19 +173,26 @@ public final class GraphBenchmark: Bench, @unchecked Sendable {
         let all = try lines(path)
         let header = try UserSpaceHeader.parse(all[0].1, at: .line(path, all[0].0))
         var rows: [(Architecture, Digest128, GraphRun)] = []
-        var largest = 0
+        var largest = header.rules?.maxVertices ?? 0
+        // A pool: no line has the metric — untrained candidates. Some with and some without
+        // is a mistake in the file, and the first line without it is named.
+        let pool = all.count > 1 && all.dropFirst().allSatisfy { $0.1[header.metric] == nil }
         for (number, v) in all.dropFirst() {
             let place = DataPlace.line(path, number)
             let g = try GraphBuilder.graph(json: v, vocabulary: header.ops, at: place)
             largest = max(largest, g.vertices)
-            let val = try header.metricValue(try metricValue(v, header.metric, place), field: header.metric, at: place)
+            let val = pool ? .nan : try header.metricValue(try metricValue(v, header.metric, place), field: header.metric, at: place)
             let test = try header.testMetric.map { try header.metricValue(try metricValue(v, $0, place, required: false), field: $0, at: place) } ?? .nan
             let time = try header.timeField.map { try metricValue(v, $0, place, required: false) * header.timeScale } ?? .nan
-            rows.append((.graph(g), UserSpaceHeader.identity(space: header.name, g), GraphRun(validation: val, test: test, time: time)))
+            rows.append((.graph(g), UserSpaceHeader.identity(space: header.name, labels: header.ops, g), GraphRun(validation: val, test: test, time: time)))
         }
-        guard !rows.isEmpty else { throw RuntimeError.malformed(.line(path, all[0].0), detail: "the space declares no architectures after its header") }
-        let info = SpaceInfo(name: header.name, kind: .user, opLabels: header.ops, maxVertices: largest, lowerIsBetter: header.lowerIsBetter,
+        guard !rows.isEmpty || header.rules != nil else {
+            throw RuntimeError.malformed(.line(path, all[0].0), detail: "the space declares no architectures after its header (and no \"input\", \"output\", \"max_vertices\", \"max_edges\" to make new ones)")
+        }
+        var info = SpaceInfo(name: header.name, kind: .user, opLabels: header.ops, maxVertices: max(largest, 2), lowerIsBetter: header.lowerIsBetter,
                              metricName: header.metric, metric: header.metricKind)
+        info.rules = header.rules
+        if header.unit == "percent" { info.percent = true }
         return GraphBenchmark(space: info, label: path, rows: rows)
     }
 

@@ -57,7 +57,7 @@ public struct Evolution: Sendable {
                 let picks = rng.distinct(tournament, from: pop.count)
                 var parent = picks[0]
                 for p in picks.dropFirst() where space.better(pop[p].2, than: pop[parent].2) { parent = p }
-                if let child = SpaceGenerator.mutate(pop[parent].0, rng: &rng) { children.append(child) }
+                if let child = SpaceGenerator.mutate(pop[parent].0, space: space, rng: &rng) { children.append(child) }
             }
             for (c, s) in zip(children, score(children)) {
                 pop.append((c.0, c.1, s))

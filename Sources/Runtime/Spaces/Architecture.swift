@@ -44,6 +44,28 @@ public struct LabeledGraph: Hashable, Sendable {
             + edges.map { row in (0..<64).filter { row & (1 << UInt64($0)) != 0 }.map(String.init).joined(separator: " ") }
             .joined(separator: ";")
     }
+
+    /// The graph up to isomorphism, as text: NAS-Bench-101's hashing scheme (vertex hashes
+    /// from (out-degree, in-degree, label), refined `vertices` times by the sorted hashes of
+    /// in- and out-neighbours; the sorted final hashes), with the ops' names as labels. Two
+    /// vertex orders of one graph give the same text.
+    public func isomorphismText(labels: [String]) -> String {
+        let n = vertices
+        var h = (0..<n).map { v -> String in
+            let outDeg = edges[v].nonzeroBitCount
+            let inDeg = (0..<n).filter { edge($0, v) }.count
+            let label = Int(ops[v]) < labels.count ? labels[Int(ops[v])] : String(ops[v])
+            return MD5.digest("(\(outDeg), \(inDeg), \(label))").hex
+        }
+        for _ in 0..<n {
+            h = (0..<n).map { v in
+                let ins = (0..<n).filter { edge($0, v) }.map { h[$0] }.sorted().joined()
+                let outs = (0..<n).filter { edge(v, $0) }.map { h[$0] }.sorted().joined()
+                return MD5.digest(ins + "|" + outs + "|" + h[v]).hex
+            }
+        }
+        return h.sorted().joined(separator: ",")
+    }
 }
 
 /// One architecture of any space.
@@ -113,6 +135,23 @@ public enum MetricKind: String, Sendable, Codable {
     case score
 }
 
+/// How a user space makes new architectures (its header's "input", "output",
+/// "max_vertices" and "max_edges"): DAGs from its input label to its output label, interior
+/// vertices labelled with the other ops.
+public struct GraphRules: Sendable, Equatable, Codable {
+    public var input: UInt8
+    public var output: UInt8
+    public var maxVertices: Int
+    public var maxEdges: Int
+
+    public init(input: UInt8, output: UInt8, maxVertices: Int, maxEdges: Int) {
+        self.input = input
+        self.output = output
+        self.maxVertices = maxVertices
+        self.maxEdges = maxEdges
+    }
+}
+
 /// The search spaces npsh knows, as the predictor and the commands need them.
 public struct SpaceInfo: Sendable, Equatable, Codable {
     /// "nb101", "proxyless", "nlp", or a user space's name.
@@ -127,6 +166,12 @@ public struct SpaceInfo: Sendable, Equatable, Codable {
     /// What the metric is called in output ("val acc", "val loss", a user's name).
     public var metricName: String
     public var metric: MetricKind
+    /// A user space's rules for new architectures; nil where it has none (it then knows only
+    /// its file's architectures). NB101 and ProxylessNAS generate by their own rules.
+    public var rules: GraphRules?
+    /// A user space whose accuracies are written in percent (its header's "unit"); trainers
+    /// report in that unit too.
+    public var percent: Bool?
 
     public init(name: String, kind: SpaceKind = .user, opLabels: [String], maxVertices: Int, lowerIsBetter: Bool, metricName: String,
                 metric: MetricKind? = nil) {

@@ -185,6 +185,8 @@ public struct UserSpaceHeader: Sendable, Equatable {
     public var lowerIsBetter: Bool
     /// An accuracy's unit in the file ("unit": "fraction" or "percent"); nil for other metrics.
     public var unit: String?
+    /// How new architectures are made ("input", "output", "max_vertices", "max_edges").
+    public var rules: GraphRules?
 
     /// What the metric is: an accuracy when the header gives its unit (or, in older files,
     /// when its name ends in "acc"), a loss when lower is better, else a score.
@@ -193,9 +195,12 @@ public struct UserSpaceHeader: Sendable, Equatable {
         return lowerIsBetter ? .loss : metric.hasSuffix("acc") ? .accuracy : .score
     }
 
-    /// An architecture's identity in a user space: the space's name and the graph's
-    /// canonical text, hashed.
-    public static func identity(space: String, _ g: LabeledGraph) -> Digest128 { MD5.digest(space + ":" + g.canonicalText) }
+    /// An architecture's identity in a user space: the space's name and the graph up to
+    /// isomorphism (`LabeledGraph.isomorphismText`, with the ops' names), hashed — the same
+    /// graph written in another vertex order is the same architecture.
+    public static func identity(space: String, labels: [String], _ g: LabeledGraph) -> Digest128 {
+        MD5.digest(space + ":" + g.isomorphismText(labels: labels))
+    }
 
     static func parse(_ v: JSONValue, at place: DataPlace) throws -> UserSpaceHeader {
         func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
@@ -221,6 +226,28 @@ public struct UserSpaceHeader: Sendable, Equatable {
             }
             guard !lower else { throw bad("'unit' is for accuracies, which are not lower-is-better; drop 'unit' or 'lower_is_better'") }
             header.unit = s
+        }
+        let generation = ["input", "output", "max_vertices", "max_edges"]
+        let given = generation.filter { v[$0] != nil }
+        if !given.isEmpty {
+            guard given.count == generation.count else {
+                throw bad("to generate architectures the header needs all of \"input\", \"output\", \"max_vertices\" and \"max_edges\"; missing \(generation.filter { v[$0] == nil }.joined(separator: ", "))")
+            }
+            func label(_ key: String) throws -> UInt8 {
+                guard let s = v[key]?.string, let i = ops.firstIndex(of: s) else { throw bad("'\(key)' must be one of 'ops'") }
+                return UInt8(i)
+            }
+            func count(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
+                guard let x = v[key]?.number, x == x.rounded(), range.contains(Int(x)) else {
+                    throw bad("'\(key)' must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+                }
+                return Int(x)
+            }
+            let rules = GraphRules(input: try label("input"), output: try label("output"), maxVertices: try count("max_vertices", 2...LabeledGraph.maxVertices),
+                                   maxEdges: try count("max_edges", 1...4096))
+            guard rules.input != rules.output else { throw bad("'input' and 'output' must be different ops") }
+            guard ops.count > 2 || rules.maxVertices == 2 else { throw bad("'ops' needs an interior op besides 'input' and 'output'") }
+            header.rules = rules
         }
         if let t = v["time_unit"] {
             let scales = ["seconds": 1.0, "minutes": 60.0, "hours": 3600.0]

@@ -60,6 +60,10 @@ public final class TrainerBench: Bench, @unchecked Sendable {
 
     public var count: Int { trained.count }
 
+    /// What the trainer's accuracies are written in: 100 for a user space in percent, else 1
+    /// (npsh holds accuracies as fractions).
+    var unitScale: Double { space.isAccuracy && space.percent == true ? 100 : 1 }
+
     /// Drops what was added after the first `n` (a statement that failed changed nothing).
     public func forget(after n: Int) {
         guard n < trained.count else { return }
@@ -116,7 +120,7 @@ public final class TrainerBench: Bench, @unchecked Sendable {
                                  previousAttempts: previous?.attempts ?? 0, previousFailures: previous?.failures ?? 0))
         }
         if !jobs.isEmpty {
-            let launcher = Launcher(spec: spec, range: space.isAccuracy ? 0...1 : nil)
+            let launcher = Launcher(spec: spec, range: space.isAccuracy ? 0...(unitScale) : nil)
             let stopped = try launcher.run(
                 jobs,
                 willStart: { job, attempt in
@@ -141,7 +145,7 @@ public final class TrainerBench: Bench, @unchecked Sendable {
             let r = results[hash]!
             let entry: ArchEntry
             if let res = r.result, r.status == .done {
-                entry = ArchEntry(arch: arch, hash: hash, validation: res.metric, test: res.test)
+                entry = ArchEntry(arch: arch, hash: hash, validation: res.metric / unitScale, test: res.test / unitScale)
             } else {
                 entry = ArchEntry(arch: arch, hash: hash, validation: .nan, test: .nan, failed: true)
             }
