@@ -1,9 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Linux only (Debian's system libraries; the trainer launcher uses vfork, prctl's parent-death
+// signal, pipe2 and /proc/self/exe; file times come from st_mtim). No macOS platform is claimed.
 let package = Package(
     name: "npsh",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "npsh", targets: ["npsh"]),
         .library(name: "Runtime", targets: ["Runtime"]),

@@ -106,28 +106,32 @@ final class NB101SpaceTests: XCTestCase {
         XCTAssertTrue(hashes.allSatisfy { Space.catalog.index(of: $0) != nil })
     }
 
+    /// What the predictor reads (the production `writeGraph`, through `Architecture`): padded
+    /// one-hot ops and the adjacency, zero rows beyond the cell's vertices.
     func testEncodingIsPaddedOneHotAndAdjacency() throws {
         let cell = try NB101Cell(matrix: [[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops: ["input", "maxpool3x3", "output"])
-        let e = cell.encoding
-        XCTAssertEqual(e.ops.count, 7 * 5)
-        XCTAssertEqual(e.adjacency.count, 7 * 7)
-        XCTAssertEqual(Array(e.ops[0..<5]), [1, 0, 0, 0, 0])   // input
-        XCTAssertEqual(Array(e.ops[5..<10]), [0, 0, 0, 1, 0])  // maxpool3x3
-        XCTAssertEqual(Array(e.ops[10..<15]), [0, 0, 0, 0, 1]) // output
-        XCTAssertEqual(e.ops[15...].reduce(0, +), 0, "padding rows are zero")
-        XCTAssertEqual(e.adjacency[0 * 7 + 1], 1)
-        XCTAssertEqual(e.adjacency[0 * 7 + 2], 1)
-        XCTAssertEqual(e.adjacency[1 * 7 + 2], 1)
-        XCTAssertEqual(e.adjacency.reduce(0, +), 3)
-        XCTAssertEqual(e.vertices, 3)
+        var ops = [Float](repeating: 0, count: 7 * 5), adjacency = [Float](repeating: 0, count: 7 * 7)
+        let vertices = ops.withUnsafeMutableBufferPointer { o in
+            adjacency.withUnsafeMutableBufferPointer { a in Architecture.nb101(cell).writeGraph(ops: o.baseAddress!, adjacency: a.baseAddress!, vertices: 7, opKinds: 5) }
+        }
+        XCTAssertEqual(Array(ops[0..<5]), [1, 0, 0, 0, 0])   // input
+        XCTAssertEqual(Array(ops[5..<10]), [0, 0, 0, 1, 0])  // maxpool3x3
+        XCTAssertEqual(Array(ops[10..<15]), [0, 0, 0, 0, 1]) // output
+        XCTAssertEqual(ops[15...].reduce(0, +), 0, "padding rows are zero")
+        XCTAssertEqual(adjacency[0 * 7 + 1], 1)
+        XCTAssertEqual(adjacency[0 * 7 + 2], 1)
+        XCTAssertEqual(adjacency[1 * 7 + 2], 1)
+        XCTAssertEqual(adjacency.reduce(0, +), 3)
+        XCTAssertEqual(vertices, 3)
     }
 
-    func testUniformSamplingOfCells() {
+    /// `SpaceGenerator.sample` (what draw, evolve and a trainer's sample use) is uniform over cells.
+    func testUniformSamplingOfCells() throws {
         var rng = RandomStream(seed: 3)
         let catalog = Space.catalog
         var byVertices = [Int](repeating: 0, count: 8)
         let n = 20000
-        for _ in 0..<n { byVertices[NB101Space.sample(from: catalog, rng: &rng).vertices] += 1 }
+        for _ in 0..<n { byVertices[try SpaceGenerator.sample(.nb101, catalog: { catalog }, rng: &rng).0.vertices] += 1 }
         // Uniform over cells: 7-vertex cells are 359,082 / 423,624 = 84.8 % of the space.
         XCTAssertEqual(Double(byVertices[7]) / Double(n), 359_082.0 / 423_624.0, accuracy: 0.01)
         XCTAssertEqual(Double(byVertices[6]) / Double(n), 62_010.0 / 423_624.0, accuracy: 0.01)

@@ -33,7 +33,7 @@ public struct GraphRun: Sendable, Equatable {
     }
 }
 
-public final class GraphBenchmark: Bench, @unchecked Sendable {
+public final class GraphBenchmark: Bench, Sendable {
     public let space: SpaceInfo
     public let label: String
     public let archs: [Architecture]

@@ -63,7 +63,7 @@ public struct FitConfig: Sendable, Equatable, Codable {
 }
 
 /// A fitted predictor: its configuration, parameters and label scaling.
-public final class Predictor: @unchecked Sendable {
+public final class Predictor: Sendable {
     public let config: FitConfig
     public let parameters: [Float]
     /// Linear mode predicts (label − mean) / scale.

@@ -7,7 +7,7 @@
 // threads, and combined in run order, so the curve is identical to a serial run's.
 
 /// What a search runs against: candidates aligned with a trainer's indices.
-public struct SearchProblem: @unchecked Sendable {
+public struct SearchProblem: Sendable {
     public let candidates: ArchSet
     public let trainer: any Trainer
     public let architectures: [Architecture]

@@ -10,6 +10,8 @@ import Darwin
 // the trainers finished — so the output is the same however the trials were scheduled,
 // interrupted or resumed.
 
+/// Not thread-safe, and never shared: it runs its trials from the session's thread (the
+/// `Sendable` that `Bench` asks of tables does not hold for it, hence unchecked).
 public final class TrainerBench: Bench, @unchecked Sendable {
     public let space: SpaceInfo
     public let spec: TrainerSpec
@@ -159,7 +161,7 @@ public final class TrainerBench: Bench, @unchecked Sendable {
 }
 
 /// The `Trainer` a search uses with a trainer bench: indices into the candidates.
-public struct CandidateTrainer: Trainer, @unchecked Sendable {
+public struct CandidateTrainer: Trainer, Sendable {
     public let bench: TrainerBench
     public let candidates: ArchSet
 
