@@ -11,6 +11,10 @@ public enum ParamType: Sendable {
     /// A bare word from a fixed set, or a string naming a file.
     case wordOrPath([String])
     case archSet
+    /// A fitted predictor (fit, load).
+    case predictor
+    /// Scores (predict).
+    case scores
     /// Any value.
     case value
 
@@ -18,6 +22,8 @@ public enum ParamType: Sendable {
     var placeholder: String {
         switch self {
         case .archSet: return "SET"
+        case .predictor: return "P"
+        case .scores: return "SCORES"
         case .string: return "\"FILE\""
         default: return "X"
         }
@@ -31,6 +37,8 @@ public enum ParamType: Sendable {
         case .word(let w): return w.joined(separator: "|")
         case .wordOrPath(let w): return w.joined(separator: "|") + " or \"FILE\""
         case .archSet: return "an architecture set"
+        case .predictor: return "a predictor (from fit or load)"
+        case .scores: return "scores (from predict)"
         case .value: return "a value"
         }
     }
@@ -128,6 +136,11 @@ public struct Arguments {
     func set(_ name: String) -> ArchSet? {
         if case .archSet(let s) = values[name] { return s }
         return nil
+    }
+
+    /// A wrong argument, with the caret on it (`what` says what was expected).
+    func wrong(_ name: String, _ message: String) -> Diagnostic {
+        Diagnostic(.runtime(message), range(name))
     }
 }
 

@@ -117,8 +117,9 @@ extension Builtins {
         guard case .word(let kind) = args.values["kind"] else { return .none }
         let figure: Figure
         let value = args.values["value"]!
-        func wrong(_ expected: String) -> RuntimeError {
-            .invalidArgument("plot \(kind) takes \(expected), got \(value.typeName)")
+        // A value of the wrong kind for the figure: the caret goes on the value.
+        func wrong(_ expected: String) -> Diagnostic {
+            args.wrong("value", "plot \(kind) takes \(expected), got \(value.typeName)")
         }
         switch value {
         case .search(let s):
@@ -156,7 +157,7 @@ extension Builtins {
                 throw RuntimeError.invalidArgument("no architecture of the set has both a validation and a test metric (\(set.label))")
             }
         case let v:
-            throw RuntimeError.invalidArgument("cannot plot \(v.typeName); plot search results, a predictor on a set, or a set")
+            throw args.wrong("value", "cannot plot \(v.typeName); plot search results, a predictor on a set, or a set")
         }
         var lines: [String] = []
         if let path = args.string("to") {
@@ -268,7 +269,7 @@ extension Builtins {
 
     static let evolve = CommandSpec(
         name: "evolve", summary: "Regularised evolution guided by a predictor: the K best-predicted architectures it visits.",
-        positional: [Param("predictor", .value, "a fitted predictor")],
+        positional: [Param("predictor", .predictor, "a fitted predictor")],
         options: [
             Param("k", .integer(min: 1), "how many to return", default: "10"),
             Param("population", .integer(min: 2), "population size", default: "100"),

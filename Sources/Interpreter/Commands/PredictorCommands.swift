@@ -123,10 +123,9 @@ extension Builtins {
         return (config, classifier, notes)
     }
 
+    /// The bound predictor (the binder has checked its type).
     static func predictorArgument(_ args: Arguments) throws -> PredictorValue {
-        guard case .predictor(let p) = args.values["predictor"] else {
-            throw RuntimeError.invalidArgument("expected a predictor (made by fit or load)")
-        }
+        guard case .predictor(let p) = args.values["predictor"] else { throw args.wrong("predictor", "expected a predictor (made by fit or load)") }
         return p
     }
 
@@ -148,7 +147,7 @@ extension Builtins {
 
     static let predict = CommandSpec(
         name: "predict", summary: "Predicted scores of a predictor on a set (default: every architecture of the benchmark).",
-        positional: [Param("predictor", .value, "a fitted predictor")],
+        positional: [Param("predictor", .predictor, "a fitted predictor")],
         keywords: [Param("on", .archSet, "the candidates", default: "all")]
     ) { session, args in
         let p = try predictorArgument(args)
@@ -163,12 +162,10 @@ extension Builtins {
 
     static let topk = CommandSpec(
         name: "topk", summary: "The K best-predicted architectures, each then trained once (like sample).",
-        positional: [Param("scores", .value, "scores from predict"), Param("k", .integer(min: 1), "how many")],
+        positional: [Param("scores", .scores, "scores from predict"), Param("k", .integer(min: 1), "how many")],
         options: [Param("trained", .word(["true", "false"]), "false: list them untrained (for pools a table benchmark cannot train)", default: "true")]
     ) { session, args in
-        guard case .scores(let s) = args.values["scores"] else {
-            throw RuntimeError.invalidArgument("topk needs scores from predict")
-        }
+        guard case .scores(let s) = args.values["scores"] else { throw args.wrong("scores", "topk needs scores from predict") }
         let k = args.integer("k")!
         guard k <= s.entries.count else {
             throw RuntimeError.invalidArgument("K = \(k) is larger than the \(Format.count(s.entries.count)) candidates")
@@ -183,7 +180,7 @@ extension Builtins {
 
     static let eval = CommandSpec(
         name: "eval", summary: "Metrics of a predictor on a set: kendall, spearman, mse (%²), r2, n.",
-        positional: [Param("predictor", .value, "a fitted predictor")],
+        positional: [Param("predictor", .predictor, "a fitted predictor")],
         keywords: [Param("on", .archSet, "the set to evaluate on")]
     ) { session, args in
         let p = try predictorArgument(args)

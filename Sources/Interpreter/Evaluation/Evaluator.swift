@@ -183,7 +183,7 @@ public final class Evaluator {
                     throw Diagnostic(.outOfRange(what: what, detail: "must be \(b.display), got \(Printer.render(v))"), e.range)
                 }
                 return v
-            case (.string, .string), (.archSet, .archSet), (.value, _):
+            case (.string, .string), (.archSet, .archSet), (.predictor, .predictor), (.scores, .scores), (.value, _):
                 return v
             default:
                 throw Diagnostic(.wrongType(what: what, expected: p.type.display, got: v.typeName), e.range)
