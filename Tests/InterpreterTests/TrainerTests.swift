@@ -406,29 +406,31 @@ final class TrainerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: toy.dir + "/readme.ledger.sqlite-wal"))
     }
 
-    /// The PyTorch NB101 trainer, where torch is installed (not required in CI): one epoch
-    /// of a narrow network on random images, through the contract.
+    /// The PyTorch NB101 trainer, where torch is installed (not required in CI; the Python is
+    /// $NPSH_TORCH_PYTHON, else python3): one epoch of a narrow network on random images for
+    /// a few cells, through the contract.
     func testTorchTrainerWhereTorchIsInstalled() throws {
+        let python = ProcessInfo.processInfo.environment["NPSH_TORCH_PYTHON"] ?? "python3"
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import torch, torchvision"]
+        probe.arguments = [python, "-c", "import torch"]
         probe.standardError = FileHandle.nullDevice
         try probe.run()
         probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("torch and torchvision are not installed for python3; the PyTorch trainer's test needs them") }
+        guard probe.terminationStatus == 0 else { throw XCTSkip("torch is not installed for \(python) (set NPSH_TORCH_PYTHON); the PyTorch trainer's test needs it") }
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let toy = try toy()
         try write("""
             seed 1
             space nb101
-            bench trainer ["python3", "\(repo)/examples/trainers/nb101_torch.py", "--arch", "{arch}", "--out", "{result}", "--seed", "{seed}", "--data", "fake", "--epochs", "1", "--channels", "8", "--limit", "128"] timeout=600
-            let a = sample 2
+            bench trainer ["\(python)", "\(repo)/examples/trainers/nb101_torch.py", "--arch", "{arch}", "--out", "{result}", "--seed", "{seed}", "--data", "fake", "--epochs", "1", "--channels", "8", "--limit", "64", "--batch", "32"] timeout=600 parallel=2
+            let a = sample 6
             show a
 
             """, toy.dir + "/torch.npx")
         let r = try run(toy, ["run", "torch.npx"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("2 architectures (trainer python3 "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("6 architectures (trainer "), r.stdout)
         XCTAssertFalse(r.stdout.contains("failed"), r.stdout + r.stderr)
     }
 
@@ -484,5 +486,24 @@ final class TrainerTests: XCTestCase {
         try write("space \"h.jsonl\"\n\(toy.bench())\nsample 2\n", toy.dir + "/h.npx")
         let h = try run(toy, ["run", "h.npx"])
         XCTAssertTrue(h.stderr.contains("space h cannot make new architectures; give its header \"input\", \"output\", \"max_vertices\" and \"max_edges\""), h.stderr)
+    }
+
+    /// ProxylessNAS with a trainer: sample draws new architectures (the space is too large to
+    /// list), predict and topk work on a draw pool, and the architecture file holds the codes.
+    func testProxylessTrainsDrawnArchitectures() throws {
+        let toy = try toy()
+        try write("seed 4\nspace proxyless\n\(toy.bench("ok", "parallel=2"))\nlet a = sample 12\na\nlet p = fit gcn a epochs=3\n"
+                  + "let b = topk (predict p on (draw 100)) 3\nb\nall\n", toy.dir + "/px.npx")
+        let r = try run(toy, ["run", "px.npx"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("12 architectures (trainer sh toy.sh): val mean"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("15 architectures (trainer sh toy.sh)"), r.stdout)
+        let archFile = try FileManager.default.subpathsOfDirectory(atPath: toy.dir + "/px.ledger.trials").first { $0.hasSuffix("arch.json") }!
+        let arch = try String(contentsOfFile: toy.dir + "/px.ledger.trials/" + archFile, encoding: .utf8)
+        XCTAssertTrue(arch.contains("\"arch\": ["), arch)
+        // predict without a pool says how to give one.
+        try write("space proxyless\n\(toy.bench())\nlet a = sample 12\nlet p = fit gcn a epochs=1\npredict p\n", toy.dir + "/px2.npx")
+        let bad = try run(toy, ["run", "px2.npx"])
+        XCTAssertTrue(bad.stderr.contains("space proxyless is too large to list; give the candidates"), bad.stderr)
     }
 }

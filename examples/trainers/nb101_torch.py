@@ -95,7 +95,7 @@ def main():
     parser.add_argument("--arch", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default="./cifar10", help="CIFAR-10 folder (downloaded there if absent), or 'fake' for random images")
+    parser.add_argument("--data", default="./cifar10", help="CIFAR-10 folder (downloaded there by torchvision if absent), or 'fake' for random images (torch only)")
     parser.add_argument("--epochs", type=int, default=108)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--channels", type=int, default=128)
@@ -104,31 +104,38 @@ def main():
 
     import torch
     import torch.nn as nn
-    import torchvision
-    import torchvision.transforms as T
 
     with open(args.arch) as f:
         arch = json.load(f)
     matrix, ops = arch["matrix"], arch["ops"]
     torch.manual_seed(args.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
-    augment = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(mean, std)])
-    plain = T.Compose([T.ToTensor(), T.Normalize(mean, std)])
     if args.data == "fake":
-        # Random images of CIFAR's shape: a smoke test of the network and the contract.
-        train_full = torchvision.datasets.FakeData(50000, (3, 32, 32), 10, transform=plain, random_offset=args.seed)
-        eval_full, test = train_full, torchvision.datasets.FakeData(10000, (3, 32, 32), 10, transform=plain)
+        # Random images of CIFAR's shape (no torchvision, no download): a smoke test of the
+        # network and the contract.
+        g = torch.Generator().manual_seed(args.seed)
+        n = args.limit or 1024
+        images = lambda k: torch.randn(k, 3, 32, 32, generator=g)
+        labels = lambda k: torch.randint(0, 10, (k,), generator=g)
+        train_set = torch.utils.data.TensorDataset(images(n), labels(n))
+        val_set = torch.utils.data.TensorDataset(images(max(1, n // 4)), labels(max(1, n // 4)))
+        test = torch.utils.data.TensorDataset(images(max(1, n // 4)), labels(max(1, n // 4)))
     else:
+        import torchvision
+        import torchvision.transforms as T
+        mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+        augment = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(mean, std)])
+        plain = T.Compose([T.ToTensor(), T.Normalize(mean, std)])
         train_full = torchvision.datasets.CIFAR10(args.data, train=True, download=True, transform=augment)
         eval_full = torchvision.datasets.CIFAR10(args.data, train=True, download=False, transform=plain)
         test = torchvision.datasets.CIFAR10(args.data, train=False, download=True, transform=plain)
-    n_train = 40000 if not args.limit else args.limit
-    train_set = torch.utils.data.Subset(train_full, range(n_train))
-    val_set = torch.utils.data.Subset(eval_full, range(40000, 50000) if not args.limit else range(40000, 40000 + args.limit // 4))
-    if args.limit:
-        test = torch.utils.data.Subset(test, range(args.limit // 4))
-    loader = lambda ds, shuffle: torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=shuffle, num_workers=2)
+        n_train = 40000 if not args.limit else args.limit
+        train_set = torch.utils.data.Subset(train_full, range(n_train))
+        val_set = torch.utils.data.Subset(eval_full, range(40000, 50000) if not args.limit else range(40000, 40000 + args.limit // 4))
+        if args.limit:
+            test = torch.utils.data.Subset(test, range(args.limit // 4))
+    workers = 0 if args.data == "fake" else 2
+    loader = lambda ds, shuffle: torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=shuffle, num_workers=workers)
     model = build(torch, nn, matrix, ops, channels=args.channels).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
     steps = args.epochs * math.ceil(len(train_set) / args.batch)
