@@ -196,9 +196,9 @@ enum Builtins {
     static let show = CommandSpec(
         name: "show", summary: "Prints a value as a table.",
         positional: [Param("value", .value, "what to show")],
-        options: [Param("rows", .integer(min: 1), "how many rows of a set", default: "10")]
+        options: [Param("rows", .integer(min: 1), "how many rows of a set", value: .integer(10))]
     ) { _, args in
-        let rows = args.integer("rows") ?? 10
+        let rows = args.integer("rows")!
         switch args.values["value"]! {
         case .archSet(let s): return .text(Printer.table(s, rows: rows))
         case .scores(let s): return .text(Printer.table(s, rows: rows))

@@ -104,11 +104,32 @@ public struct Param: Sendable {
         }
     }
 
+    /// The value the binder gives an option that was not written (`help` prints it); nil for
+    /// a required parameter or one whose default depends on the call (told by `defaultText`).
+    public var defaultValue: Value?
+
+    /// A parameter with a described default ("the paper's for N"), or none (required).
     public init(_ name: String, _ type: ParamType, _ doc: String, default defaultText: String? = nil) {
         self.name = name
         self.type = type
         self.doc = doc
         self.defaultText = defaultText
+    }
+
+    /// A parameter with a typed default: the binder applies it, `help` prints it, and the
+    /// command reads a complete set of arguments.
+    public init(_ name: String, _ type: ParamType, _ doc: String, value: Value) {
+        self.init(name, type, doc, default: Self.describe(value))
+        defaultValue = value
+    }
+
+    static func describe(_ v: Value) -> String {
+        switch v {
+        case .integer(let i): return String(i)
+        case .decimal(let d): return formatSignificant(d, digits: 6)
+        case .word(let w): return w
+        default: return Printer.render(v)
+        }
     }
 }
 
@@ -119,7 +140,8 @@ public struct Arguments {
     public let call: CommandCall
 
     func range(_ name: String) -> SourceRange { ranges[name] ?? call.range }
-    func has(_ name: String) -> Bool { values[name] != nil }
+    /// Whether the call wrote this argument (a typed default does not count).
+    func has(_ name: String) -> Bool { ranges[name] != nil }
 
     func integer(_ name: String) -> Int? {
         if case .integer(let i) = values[name] { return i }

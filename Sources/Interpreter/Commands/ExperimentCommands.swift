@@ -13,14 +13,14 @@ extension Builtins {
         name: "search", summary: "Runs a search over N+K trained models, averaged over runs: oracle, random, predictor or evolve.",
         positional: [Param("method", .word(["oracle", "random", "predictor", "evolve"]), "the search method")],
         options: [
-            Param("runs", .integer(min: 1), "independent runs to average", default: "10"),
+            Param("runs", .integer(min: 1), "independent runs to average", value: .integer(10)),
             Param("budget", .integer(min: 1), "random: architectures to train", default: "n + k"),
-            Param("n", .integer(min: 1), "predictor/evolve: architectures trained to fit the predictor", default: "172"),
-            Param("k", .integer(min: 1), "predictor/evolve: best-predicted architectures then trained", default: "128"),
+            Param("n", .integer(min: 1), "predictor/evolve: architectures trained to fit the predictor", value: .integer(172)),
+            Param("k", .integer(min: 1), "predictor/evolve: best-predicted architectures then trained", value: .integer(128)),
             Param("model", .word(modelWords), "predictor: gcn, mlp, cnn or twostage", default: "gcn"),
-            Param("population", .integer(min: 2), "evolve: population size", default: "100"),
-            Param("sample", .integer(min: 1), "evolve: tournament size", default: "25"),
-            Param("cycles", .integer(min: 1), "evolve: children evaluated by the predictor", default: "2000"),
+            Param("population", .integer(min: 2), "evolve: population size", value: .integer(100)),
+            Param("sample", .integer(min: 1), "evolve: tournament size", value: .integer(25)),
+            Param("cycles", .integer(min: 1), "evolve: children evaluated by the predictor", value: .integer(2000)),
         ] + fitOptions,
         details: """
             Each run trains architectures one by one; after each, the pick is the best by
@@ -43,8 +43,8 @@ extension Builtins {
         }
         let store = session.store
         problem.catalog = { try Session.catalog(store) }
-        let runs = args.integer("runs") ?? 10
-        let n = args.integer("n") ?? 172, k = args.integer("k") ?? 128
+        let runs = args.integer("runs")!
+        let n = args.integer("n")!, k = args.integer("k")!
         var rng = session.stream(for: "search")
         let model: String = { if case .word(let w) = args.values["model"] { return w }; return "gcn" }()
         let m: SearchMethod
@@ -62,8 +62,8 @@ extension Builtins {
             let config = PredictorSearchConfig(n: n, k: k, regressor: reg, classifier: cls, threshold: twoStageThreshold(args))
             if method == "evolve" {
                 guard cls == nil else { throw RuntimeError.invalidArgument("evolve uses a single predictor; choose gcn, mlp or cnn") }
-                m = .evolve(config, Evolution(population: args.integer("population") ?? 100, tournament: args.integer("sample") ?? 25,
-                                              cycles: args.integer("cycles") ?? 2000))
+                m = .evolve(config, Evolution(population: args.integer("population")!, tournament: args.integer("sample")!,
+                                              cycles: args.integer("cycles")!))
                 name = "evolve \(model) N=\(n)"
             } else {
                 m = .predictor(config)
@@ -182,9 +182,9 @@ extension Builtins {
         name: "splits", summary: "Table I: fit on a train split; MSE, Kendall τ and R² on train, validation and test, over seeds.",
         positional: [Param("model", .word(modelWords), "the predictor"), Param("set", .archSet, "the architectures to split")],
         options: [
-            Param("train", .number(.fraction), "fraction for training", default: "0.6"),
-            Param("val", .number(Bounds(low: 0, high: 1, highOpen: true)), "fraction for validation (the rest is test)", default: "0.2"),
-            Param("seeds", .integer(min: 1), "repetitions with different splits and initial weights", default: "5"),
+            Param("train", .number(.fraction), "fraction for training", value: .decimal(0.6)),
+            Param("val", .number(Bounds(low: 0, high: 1, highOpen: true)), "fraction for validation (the rest is test)", value: .decimal(0.2)),
+            Param("seeds", .integer(min: 1), "repetitions with different splits and initial weights", value: .integer(5)),
         ] + fitOptions,
         details: """
             Split and fit draw from the session's stream, one seed per repetition; the table
@@ -193,13 +193,13 @@ extension Builtins {
             """
     ) { session, args in
         guard case .word(let model) = args.values["model"], let set = args.set("set") else { return .none }
-        let fr = [args.number("train") ?? 0.6, args.number("val") ?? 0.2]
+        let fr = [args.number("train")!, args.number("val")!]
         guard fr[0] + fr[1] < 1 else {
             throw RuntimeError.invalidArgument("train + val = \(formatSignificant(fr[0] + fr[1], digits: 4)) leaves nothing to test; keep their sum below 1")
         }
         let fractions = fr + [1 - fr[0] - fr[1]]
         var rng = session.stream(for: "splits")
-        let seeds = (0..<(args.integer("seeds") ?? 5)).map { _ in rng.next() }
+        let seeds = (0..<args.integer("seeds")!).map { _ in rng.next() }
         var study = SplitStudy(fractions: fractions, seeds: seeds, config: FitConfig())
         let sizes = study.sizes(set.count)
         let n = sizes[0]
@@ -271,10 +271,10 @@ extension Builtins {
         name: "evolve", summary: "Regularised evolution guided by a predictor: the K best-predicted architectures it visits.",
         positional: [Param("predictor", .predictor, "a fitted predictor")],
         options: [
-            Param("k", .integer(min: 1), "how many to return", default: "10"),
-            Param("population", .integer(min: 2), "population size", default: "100"),
-            Param("sample", .integer(min: 1), "tournament size", default: "25"),
-            Param("cycles", .integer(min: 1), "children evaluated", default: "2000"),
+            Param("k", .integer(min: 1), "how many to return", value: .integer(10)),
+            Param("population", .integer(min: 2), "population size", value: .integer(100)),
+            Param("sample", .integer(min: 1), "tournament size", value: .integer(25)),
+            Param("cycles", .integer(min: 1), "children evaluated", value: .integer(2000)),
         ],
         details: "Returns scores (like predict) over the visited architectures' best K; topk then trains them (or trained=false lists them)."
     ) { session, args in
@@ -283,9 +283,9 @@ extension Builtins {
             throw RuntimeError.invalidArgument("the predictor was fitted in space \(p.space.name); the session's space is \(session.space.name)")
         }
         var rng = session.stream(for: "evolve")
-        let evo = Evolution(population: args.integer("population") ?? 100, tournament: args.integer("sample") ?? 25, cycles: args.integer("cycles") ?? 2000)
+        let evo = Evolution(population: args.integer("population")!, tournament: args.integer("sample")!, cycles: args.integer("cycles")!)
         let store = session.store
-        let found = try evo.run(space: p.space, predictor: p.predictor, k: args.integer("k") ?? 10, seed: rng.next(),
+        let found = try evo.run(space: p.space, predictor: p.predictor, k: args.integer("k")!, seed: rng.next(),
                                 catalog: { try Session.catalog(store) }, threads: session.threads)
         var value = ScoresValue(entries: found.map { ArchEntry(arch: $0.0, hash: $0.1, validation: .nan, test: .nan) }, scores: found.map(\.2),
                                 accepted: nil, model: p.predictor.kindName, label: "evolution in space \(p.space.name)")

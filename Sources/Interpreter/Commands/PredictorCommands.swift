@@ -58,23 +58,23 @@ extension Builtins {
     static let defaultThreshold = 91.0
 
     /// The two-stage threshold of a call as a fraction: `threshold=` or the default.
-    static func twoStageThreshold(_ args: Arguments) -> Double { (args.number("threshold") ?? defaultThreshold) / 100 }
+    static func twoStageThreshold(_ args: Arguments) -> Double { args.number("threshold")! / 100 }
 
     /// The options every fitting command shares (fit, search predictor, splits).
     static let fitOptions: [Param] = [
-            Param("epochs", .integer(min: 1), "training epochs", default: "300"),
+            Param("epochs", .integer(min: 1), "training epochs", value: .integer(300)),
             Param("lr", .number(Bounds(low: 0, high: 1, lowOpen: true)), "initial learning rate (cosine-decayed to 0)", default: "1e-4; classifier 2e-4"),
-            Param("wd", .number(Bounds(low: 0, high: 1)), "weight decay", default: "1e-3"),
-            Param("dropout", .number(.rate), "dropout rate after each body layer", default: "0.1"),
-            Param("batch", .integer(min: 1), "mini-batch size", default: "10"),
+            Param("wd", .number(Bounds(low: 0, high: 1)), "weight decay", value: .decimal(1e-3)),
+            Param("dropout", .number(.rate), "dropout rate after each body layer", value: .decimal(0.1)),
+            Param("batch", .integer(min: 1), "mini-batch size", value: .integer(10)),
             Param("dim", .integer(min: 1), "node representation size D", default: "the paper's for N"),
-            Param("layers", .integer(min: 1), "body layers", default: "3"),
-            Param("fc", .integer(min: 1), "width of the fully connected layer", default: "128"),
-            Param("output", .word(OutputMode.allCases.map(\.rawValue)), "output: shifted, sigmoid or linear", default: "shifted"),
-            Param("optimizer", .word(OptimizerKind.allCases.map(\.rawValue)), "adam (L2 decay) or adamw (decoupled)", default: "adam"),
-            Param("threshold", .number(.percent), "two-stage: the accuracy (percent) the classifier separates", default: formatSignificant(defaultThreshold, digits: 6)),
-            Param("init", .word(["glorot", "he"]), "weight initialisation: glorot (the paper's) or he (for deep GCNs such as layers=18)", default: "glorot"),
-            Param("fc2", .integer(min: 0), "width of a second fully connected layer (0: none; the paper's ProxylessNAS net uses 512 then 128)", default: "0"),
+            Param("layers", .integer(min: 1), "body layers", value: .integer(3)),
+            Param("fc", .integer(min: 1), "width of the fully connected layer", value: .integer(128)),
+            Param("output", .word(OutputMode.allCases.map(\.rawValue)), "output: shifted, sigmoid or linear", default: "shifted for accuracies, linear otherwise"),
+            Param("optimizer", .word(OptimizerKind.allCases.map(\.rawValue)), "adam (L2 decay) or adamw (decoupled)", value: .word("adam")),
+            Param("threshold", .number(.percent), "two-stage: the accuracy (percent) the classifier separates", value: .decimal(defaultThreshold)),
+            Param("init", .word(["glorot", "he"]), "weight initialisation: glorot (the paper's) or he (for deep GCNs such as layers=18)", value: .word("glorot")),
+            Param("fc2", .integer(min: 0), "width of a second fully connected layer (0: none; the paper's ProxylessNAS net uses 512 then 128)", value: .integer(0)),
     ]
 
     /// The regressor's config (and the classifier's for twostage) from the fit options;
@@ -102,16 +102,16 @@ extension Builtins {
             output = .sigmoid
             notes.append("most accuracies are below 10 %, the shifted sigmoid's floor: output=sigmoid (give output= to choose)")
         }
-        let optimizer = args.values["optimizer"].flatMap { if case .word(let w) = $0 { return OptimizerKind(rawValue: w) }; return nil } ?? .adam
-        let dropout = args.number("dropout") ?? 0.1
+        guard case .word(let o) = args.values["optimizer"], let optimizer = OptimizerKind(rawValue: o) else { throw args.wrong("optimizer", "unknown optimizer") }
+        let dropout = args.number("dropout")!
         let kind = model == "twostage" ? ModelKind.gcn : ModelKind(rawValue: model)!
-        var fc = [args.integer("fc") ?? 128]
+        var fc = [args.integer("fc")!]
         if let f2 = args.integer("fc2"), f2 > 0 { fc.append(f2) }
-        let shape = NetworkShape(kind: kind, layers: args.integer("layers") ?? 3, dim: dim, fc: fc,
+        let shape = NetworkShape(kind: kind, layers: args.integer("layers")!, dim: dim, fc: fc,
                                  dropout: Float(dropout), output: output, vertices: space.maxVertices, opKinds: space.opLabels.count)
         var config = FitConfig(shape: shape, optimizer: optimizer, learningRate: args.number("lr") ?? 1e-4,
-                               weightDecay: args.number("wd") ?? 1e-3, epochs: args.integer("epochs") ?? 300,
-                               batch: args.integer("batch") ?? 10, seed: rng.next())
+                               weightDecay: args.number("wd")!, epochs: args.integer("epochs")!,
+                               batch: args.integer("batch")!, seed: rng.next())
         if case .word("he") = args.values["init"] { config.heInit = true }
         guard model == "twostage" else { return (config, nil, notes) }
         guard space.isAccuracy else { throw RuntimeError.invalidArgument("twostage separates accuracies; \(space.name)'s metric is \(space.metricName)") }

@@ -17,14 +17,14 @@ public struct TrialsValue: Sendable {
 extension Builtins {
     /// The options `bench` takes for a trainer.
     static let trainerOptions: [Param] = [
-        Param("parallel", .integer(min: 1), "trainer: trials running at once", default: "1"),
+        Param("parallel", .integer(min: 1), "trainer: trials running at once", value: .integer(1)),
         Param("timeout", .number(.positive), "trainer: seconds one attempt may run", default: "none"),
-        Param("retries", .integer(min: 0), "trainer: attempts after a failed one (exit 3 is never retried)", default: "0"),
-        Param("grace", .number(.nonNegative), "trainer: seconds between SIGTERM and SIGKILL", default: "10"),
-        Param("seed", .integer(min: 0), "trainer: the seed every trial's {seed} derives from", default: "0"),
+        Param("retries", .integer(min: 0), "trainer: attempts after a failed one (exit 3 is never retried)", value: .integer(0)),
+        Param("grace", .number(.nonNegative), "trainer: seconds between SIGTERM and SIGKILL", value: .decimal(10)),
+        Param("seed", .integer(min: 0), "trainer: the seed every trial's {seed} derives from", value: .integer(0)),
         Param("ledger", .string, "trainer: the SQLite ledger of trials", default: "beside the script: NAME.ledger.sqlite"),
-        Param("delay", .number(.nonNegative), "synthetic trainer: seconds each trial sleeps", default: "0"),
-        Param("fail", .number(Bounds(low: 0, high: 1)), "synthetic trainer: share of architectures that fail for good", default: "0"),
+        Param("delay", .number(.nonNegative), "synthetic trainer: seconds each trial sleeps", value: .decimal(0)),
+        Param("fail", .number(Bounds(low: 0, high: 1)), "synthetic trainer: share of architectures that fail for good", value: .decimal(0)),
     ]
 
     /// `bench trainer COMMAND …`: opens the ledger and makes the trainer the benchmark.
@@ -42,10 +42,10 @@ extension Builtins {
             guard space.kind == .nb101 else {
                 throw RuntimeError.invalidArgument("the synthetic trainer trains NAS-Bench-101 cells; select space nb101, or give your own trainer command")
             }
-            let fail = args.number("fail") ?? 0
+            let fail = args.number("fail")!
             spec = TrainerSpec(argv: ["npsh", "train-synthetic", "--arch", "{arch}", "--result", "{result}", "--seed", "{seed}", "--fail", formatSignificant(fail, digits: 12)],
                                metric: metric)
-            spec.environment = [("NPSH_SYNTHETIC_DELAY", formatSignificant(args.number("delay") ?? 0, digits: 12))]
+            spec.environment = [("NPSH_SYNTHETIC_DELAY", formatSignificant(args.number("delay")!, digits: 12))]
             program = session.executable
             synthetic = true
         case .list(let items):
@@ -64,11 +64,11 @@ extension Builtins {
         case let v:
             throw RuntimeError.invalidArgument("bench trainer takes a list of strings (the command's argv) or the word synthetic, got \(v.typeName)")
         }
-        spec.parallel = args.integer("parallel") ?? 1
+        spec.parallel = args.integer("parallel")!
         spec.timeout = args.number("timeout")
-        spec.retries = args.integer("retries") ?? 0
-        spec.grace = args.number("grace") ?? 10
-        spec.seed = UInt64(args.integer("seed") ?? 0)
+        spec.retries = args.integer("retries")!
+        spec.grace = args.number("grace")!
+        spec.seed = UInt64(args.integer("seed")!)
         let resolved = try spec.validate(searchPath: getenv("PATH").map { String(cString: $0) }, program: synthetic ? program : nil)
         let ledgerPath = args.string("ledger") ?? session.defaultLedger
         guard !ledgerPath.isEmpty else { throw RuntimeError.invalidArgument("ledger= needs a file name") }

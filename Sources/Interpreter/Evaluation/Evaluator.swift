@@ -133,6 +133,9 @@ public final class Evaluator {
             args.values[p.name] = try bind(e, p, spec)
             args.ranges[p.name] = e.range
         }
+        for p in spec.positional + spec.keywords + spec.options where args.values[p.name] == nil {
+            if let v = p.defaultValue { args.values[p.name] = v }
+        }
         do {
             return try spec.run(session, args)
         } catch let e as RuntimeError {
