@@ -229,3 +229,53 @@ public final class RowDeduplicator {
         return count
     }
 }
+
+/// y (rows, out) = x (rows, in) · W (in, out) + b
+@inline(__always)
+func dense(_ x: UnsafePointer<Float>, rows: Int, inDim: Int, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>, outDim: Int, _ y: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows { (y + r * outDim).update(from: b, count: outDim) }
+    BLAS.sgemm(transA: false, transB: false, m: rows, n: outDim, k: inDim, alpha: 1, a: x, lda: inDim, b: w, ldb: outDim, beta: 1, c: y, ldc: outDim)
+}
+
+/// dW += xᵀ·dy, db += Σ dy, dx = dy·Wᵀ.
+@inline(__always)
+func denseBackward(_ x: UnsafePointer<Float>, rows: Int, inDim: Int, _ w: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                   _ db: UnsafeMutablePointer<Float>, outDim: Int, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
+    BLAS.sgemm(transA: true, transB: false, m: inDim, n: outDim, k: rows, alpha: 1, a: x, lda: inDim, b: dy, ldb: outDim, beta: 1, c: dw, ldc: outDim)
+    accumulateBiasGradient(dy, ld: outDim, rows: rows, db, cols: outDim)
+    if let dx {
+        BLAS.sgemm(transA: false, transB: true, m: rows, n: inDim, k: outDim, alpha: 1, a: dy, lda: outDim, b: w, ldb: outDim, beta: 0, c: dx, ldc: inDim)
+    }
+}
+
+/// 1-D im2col with kernel 3 and zero padding 1: x (B, L, C) → cols (B·L, 3·C).
+func im2col(_ x: UnsafePointer<Float>, batch B: Int, length L: Int, channels C: Int, _ cols: UnsafeMutablePointer<Float>) {
+    for b in 0..<B {
+        for t in 0..<L {
+            let o = cols + (b * L + t) * 3 * C
+            for k in 0..<3 {
+                let s = t + k - 1
+                if s < 0 || s >= L { for c in 0..<C { o[k * C + c] = 0 } } else {
+                    let src = x + (b * L + s) * C
+                    for c in 0..<C { o[k * C + c] = src[c] }
+                }
+            }
+        }
+    }
+}
+
+/// Adjoint of `im2col`: dx (B, L, C) = Σ over the windows that read each position.
+func col2im(_ cols: UnsafePointer<Float>, batch B: Int, length L: Int, channels C: Int, _ dx: UnsafeMutablePointer<Float>) {
+    dx.update(repeating: 0, count: B * L * C)
+    for b in 0..<B {
+        for t in 0..<L {
+            let o = cols + (b * L + t) * 3 * C
+            for k in 0..<3 {
+                let s = t + k - 1
+                if s < 0 || s >= L { continue }
+                let d = dx + (b * L + s) * C
+                for c in 0..<C { d[c] += o[k * C + c] }
+            }
+        }
+    }
+}
