@@ -4,20 +4,36 @@
 public enum SVGRenderer {
     public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
-    public static func render(_ f: Figure, width: Int = 720, height: Int = 460) -> String {
+    /// The plot area of a figure and its scales.
+    struct Frame {
         let left = 78.0, right = 24.0, top = 46.0, bottom = 62.0
-        let W = Double(width), H = Double(height)
-        let pw = W - left - right, ph = H - top - bottom
-        let (xr, yr) = f.bounds()
+        let W: Double, H: Double
+        let xr: ClosedRange<Double>, yr: ClosedRange<Double>
+        var pw: Double { W - left - right }
+        var ph: Double { H - top - bottom }
         func sx(_ x: Double) -> Double { left + (x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * pw }
         func sy(_ y: Double) -> Double { top + ph - (y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * ph }
-        func n(_ v: Double) -> String { formatFixed(v, 2) }
+    }
+
+    static func n(_ v: Double) -> String { formatFixed(v, 2) }
+
+    public static func render(_ f: Figure, width: Int = 720, height: Int = 460) -> String {
+        let (xr, yr) = f.bounds()
+        let frame = Frame(W: Double(width), H: Double(height), xr: xr, yr: yr)
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" "
             + "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
         s += "<title>\(escape(f.title))</title>\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"\(n(W / 2))\" y=\"26\" font-size=\"17\" text-anchor=\"middle\" font-weight=\"bold\">\(escape(f.title))</text>\n"
-        // Grid and ticks.
+        s += "<text x=\"\(n(frame.W / 2))\" y=\"26\" font-size=\"17\" text-anchor=\"middle\" font-weight=\"bold\">\(escape(f.title))</text>\n"
+        s += axes(f, frame) + series(f, frame) + legend(f, frame)
+        return s + "</svg>\n"
+    }
+
+    /// Grid, ticks, the frame and the axis labels.
+    static func axes(_ f: Figure, _ frame: Frame) -> String {
+        let left = frame.left, top = frame.top, pw = frame.pw, ph = frame.ph, H = frame.H, xr = frame.xr, yr = frame.yr
+        let sx = frame.sx, sy = frame.sy
+        var s = ""
         let xt = niceTicks(xr), yt = niceTicks(yr, target: 6)
         let xstep = xt.count > 1 ? xt[1] - xt[0] : 1, ystep = yt.count > 1 ? yt[1] - yt[0] : 1
         s += "<g stroke=\"#e4e4e4\" stroke-width=\"1\">\n"
@@ -36,6 +52,14 @@ public enum SVGRenderer {
         s += "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(pw))\" height=\"\(n(ph))\" fill=\"none\" stroke=\"#222\"/>\n"
         s += "<text x=\"\(n(left + pw / 2))\" y=\"\(n(H - 18))\" font-size=\"14\" text-anchor=\"middle\">\(escape(f.xLabel))</text>\n"
         s += "<text transform=\"translate(20 \(n(top + ph / 2))) rotate(-90)\" font-size=\"14\" text-anchor=\"middle\">\(escape(f.yLabel))</text>\n"
+        return s
+    }
+
+    /// The diagonal, the markers and every series, clipped to the plot area.
+    static func series(_ f: Figure, _ frame: Frame) -> String {
+        let left = frame.left, top = frame.top, pw = frame.pw, ph = frame.ph, xr = frame.xr, yr = frame.yr
+        let sx = frame.sx, sy = frame.sy
+        var s = ""
         s += "<defs><clipPath id=\"plot\"><rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(pw))\" height=\"\(n(ph))\"/></clipPath></defs>\n"
         s += "<g clip-path=\"url(#plot)\">\n"
         if f.diagonal {
@@ -78,7 +102,14 @@ public enum SVGRenderer {
             }
         }
         s += "</g>\n"
-        // Legend inside the plot, in the corner that covers the fewest data points.
+        return s
+    }
+
+    /// The legend inside the plot, in the corner that covers the fewest data points.
+    static func legend(_ f: Figure, _ frame: Frame) -> String {
+        let left = frame.left, top = frame.top, pw = frame.pw, ph = frame.ph
+        let sx = frame.sx, sy = frame.sy
+        var s = ""
         let entries = f.series.map(\.name) + f.notes
         if !entries.isEmpty {
             let lw = Double(entries.map(\.count).max()! * 7 + 40), lh = Double(entries.count) * 18 + 10
@@ -112,7 +143,7 @@ public enum SVGRenderer {
             }
             s += "</g>\n"
         }
-        return s + "</svg>\n"
+        return s
     }
 
     public static func escape(_ t: String) -> String {
