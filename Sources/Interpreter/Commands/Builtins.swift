@@ -3,8 +3,12 @@ import Runtime
 /// The commands of npsh. Each entry is the single description of its syntax, defaults
 /// and documentation; `help`, binding and completion all read this table.
 enum Builtins {
-    static let all: [CommandSpec] = [
-        seed, space, bench, load, allCommand, sample, draw, fit, predict, topk, eval, evolve, search, splits, best, trials, show, plot, export, save, help,
+    static let all: [CommandSpec] = others + [help]
+
+    /// Every command but `help`, in the order `help` lists them: `help`'s own parameter
+    /// takes their names, so it cannot be read from `all` (an initialisation cycle).
+    static let others: [CommandSpec] = [
+        seed, space, bench, load, allCommand, sample, draw, fit, predict, topk, eval, evolve, search, splits, best, trials, show, plot, export, save,
     ]
 
     static let save = CommandSpec(
@@ -250,7 +254,5 @@ enum Builtins {
         return .text(out)
     }
 
-    static var names: [String] {
-        ["seed", "space", "bench", "load", "all", "sample", "draw", "fit", "predict", "topk", "eval", "evolve", "search", "splits", "best", "trials", "show", "plot", "export", "save", "help"]
-    }
+    static var names: [String] { others.map(\.name) + ["help"] }
 }
