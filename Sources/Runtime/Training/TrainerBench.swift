@@ -72,11 +72,12 @@ public final class TrainerBench: Bench, @unchecked Sendable {
         for e in trained[n...] { trainedIndex[e.hash] = nil }
         trained.removeSubrange(n...)
     }
+
     public func architectures() throws -> ArchSet { ArchSet(entries: trained, label: label, space: space) }
     public func index(of hash: Digest128) -> Int? { trainedIndex[hash] }
 
-    /// The `Trainer` view: indices into `trained` (what `all` lists), trained again from the
-    /// ledger, so nothing runs.
+    /// The `Trainer` view: indices into `trained` (what `all` lists), answered from the
+    /// results already held; nothing runs.
     public func train(_ cells: [Int], epochs: Int?, rng: inout RandomStream) throws -> [Observation] {
         if let e = epochs { throw RuntimeError.invalidArgument("a trainer trains at its own budget; epochs=\(e) does not apply") }
         return cells.map { i in
