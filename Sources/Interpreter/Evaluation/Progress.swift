@@ -33,7 +33,7 @@ public final class ProgressReporter: @unchecked Sendable {
             self.label = label
             self.total = max(1, total)
             self.unit = unit
-            started = Self.now()
+            started = monotonicSeconds()
             lastDraw = 0
             lastStep = -1
             drawn = false
@@ -44,7 +44,7 @@ public final class ProgressReporter: @unchecked Sendable {
     public func update(_ done: Int) {
         lock.sync {
             if terminal {
-                let t = Self.now()
+                let t = monotonicSeconds()
                 guard t - lastDraw >= 0.1 || done == total else { return }
                 lastDraw = t
                 write("\r\u{1B}[2K" + bar(done, elapsed: t - started))
@@ -109,11 +109,5 @@ public final class ProgressReporter: @unchecked Sendable {
         if s < 60 { return formatFixed(s, 0) + " s" }
         if s < 3600 { return "\(Int(s) / 60) min \(Int(s) % 60) s" }
         return "\(Int(s) / 3600) h \(Int(s) % 3600 / 60) min"
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

@@ -19,15 +19,15 @@ public enum IOBenchmark {
         try makeDirectory(dir)
         let file = dir + "/nasbench_only108.tfrecord"
         report("npsh I/O benchmark (folder \(dir))\n")
-        let t0 = now()
+        let t0 = monotonicSeconds()
         let catalog = NB101Enumeration.enumerate()
         let table = SyntheticLandscape.table(catalog)
         try NB101TFRecordWriter.write(table, to: file)
         let size = fileStatus(file)?.size ?? 0
-        report("wrote \(table.runCount) records, \(size / 1_000_000) MB, in \(fmt(now() - t0)) s\n")
+        report("wrote \(table.runCount) records, \(size / 1_000_000) MB, in \(fmt(monotonicSeconds() - t0)) s\n")
 
         // Reference: read every byte and CRC it, as fast as the disk cache allows.
-        let r0 = now()
+        let r0 = monotonicSeconds()
         let mapped = try MappedFile(path: file)
         var crc: UInt32 = 0
         let step = 1 << 24
@@ -36,7 +36,7 @@ public enum IOBenchmark {
             crc = CRC32C.checksum(mapped.bytes.baseAddress! + off, count: min(step, mapped.count - off), seed: crc)
             off += step
         }
-        let reference = now() - r0
+        let reference = monotonicSeconds() - r0
         report("reference: sequential read + CRC-32C of the file: \(fmt(reference)) s (\(fmt(Double(size) / reference / 1e9)) GB/s, crc \(String(crc, radix: 16)))\n\n")
 
         report("phase       seconds   goal   vs goal   vs reference   peak RSS\n")
@@ -75,22 +75,22 @@ public enum IOBenchmark {
         let file = dir + "/nasbench_only108.tfrecord"
         switch name {
         case "enumerate":
-            let t = now()
+            let t = monotonicSeconds()
             let c = NB101Enumeration.enumerate()
             precondition(c.cells.count == 423_624)
-            return now() - t
+            return monotonicSeconds() - t
         case "import":
             let cacheDir = dir + "/cache"
             try? removeTree(cacheDir)
-            let t = now()
+            let t = monotonicSeconds()
             let (table, report) = try BenchmarkStore(cacheDirectory: cacheDir).open(file)
             precondition(report.wroteCache != nil && table.runCount == 1_270_872)
-            return now() - t
+            return monotonicSeconds() - t
         case "reopen":
-            let t = now()
+            let t = monotonicSeconds()
             let (table, report) = try BenchmarkStore(cacheDirectory: dir + "/cache").open(file)
             precondition(report.usedCache != nil && table.runCount == 1_270_872)
-            return now() - t
+            return monotonicSeconds() - t
         default:
             throw RuntimeError.invalidArgument("unknown phase '\(name)'")
         }
@@ -105,7 +105,6 @@ public enum IOBenchmark {
         return (seconds, kib)
     }
 
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
     static func fmt(_ x: Double, _ digits: Int = 2) -> String { formatFixed(x, digits) }
     static func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
         let p = String(repeating: " ", count: max(0, w - s.count))

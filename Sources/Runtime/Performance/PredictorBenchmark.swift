@@ -32,16 +32,16 @@ public enum PredictorBenchmark {
         let train = rng.distinct(172, from: catalog.cells.count)
         let labels = train.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
         let config = FitConfig(shape: NetworkShape(kind: .gcn, layers: 3, dim: 144), epochs: 300, batch: 10, seed: 1)
-        let t0 = now()
+        let t0 = monotonicSeconds()
         let p = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: defaultThreads)
-        let fit = now() - t0
-        let t2 = now()
+        let fit = monotonicSeconds() - t0
+        let t2 = monotonicSeconds()
         let p1 = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: 1)
-        let fitOne = now() - t2
+        let fitOne = monotonicSeconds() - t2
         precondition(p1.parameters == p.parameters, "the fit's weights depend on the thread count")
-        let t1 = now()
+        let t1 = monotonicSeconds()
         let scores = p.predict(cells: catalog.cells, indices: Array(catalog.cells.indices), threads: defaultThreads)
-        let predict = now() - t1
+        let predict = monotonicSeconds() - t1
         precondition(scores.count == 423_624)
         // The same prediction once more on one network, counting the rows each product took.
         let net = Network(shape: config.shape, capacity: 1024)
@@ -114,9 +114,9 @@ public enum PredictorBenchmark {
         for i in 0..<(n * n) { a.pointer[i] = Float(i % 7) * 0.1; b.pointer[i] = Float(i % 5) * 0.1 }
         var best = 0.0
         for _ in 0..<4 {
-            let t = now()
+            let t = monotonicSeconds()
             BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
-            best = max(best, 2 * Double(n * n * n) / (now() - t) / 1e9)
+            best = max(best, 2 * Double(n * n * n) / (monotonicSeconds() - t) / 1e9)
         }
         return best
     }
@@ -134,7 +134,6 @@ public enum PredictorBenchmark {
         return (fit, predict, plainFit, plainPredict)
     }
 
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
     static func fmt(_ x: Double, _ digits: Int) -> String { formatFixed(x, digits) }
 }
 

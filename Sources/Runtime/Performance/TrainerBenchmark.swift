@@ -19,7 +19,7 @@ public enum TrainerBenchmark {
         // 1. The ledger alone: an intent row and a result, each committed, per trial.
         let ledgerPath = directory + "/ledger-only.sqlite"
         for suffix in ["", "-wal", "-shm", ".lock"] { unlink(ledgerPath + suffix) }
-        var t = now()
+        var t = monotonicSeconds()
         do {
             let ledger = try Ledger(path: ledgerPath, space: "nb101")
             for (k, (_, hash)) in picked.enumerated() {
@@ -28,7 +28,7 @@ public enum TrainerBenchmark {
                 try ledger.finish(trial: id, attempt: 1, outcome: .success(TrialResult(metric: 0.9)), seconds: 0.01)
             }
         }
-        let perTrial = (now() - t) / Double(trials) * 1000
+        let perTrial = (monotonicSeconds() - t) / Double(trials) * 1000
         report("ledger: \(fmt(perTrial, 3)) ms a trial (intent + result, each committed)   goal ≤ 5 ms: \(perTrial <= 5 ? "met" : "MISSED")\n")
 
         // 2. Trials through the launcher, parallel=2.
@@ -38,7 +38,7 @@ public enum TrainerBenchmark {
         var spec = TrainerSpec(argv: ["sh", "-c", "echo '{{\"metric\": 0.5}}' > \"$NPSH_RESULT\""], parallel: 2, metric: "val_acc")
         spec.retries = 0
         let program = try spec.validate(searchPath: "/usr/bin:/bin")
-        t = now()
+        t = monotonicSeconds()
         do {
             let bench = try TrainerBench(space: .nb101, spec: spec, program: program, ledger: try Ledger(path: path, space: "nb101"),
                                          label: "bench", isSynthetic: false)
@@ -46,24 +46,18 @@ public enum TrainerBenchmark {
             let out = try bench.train(picked)
             guard out.allSatisfy({ !$0.0.failed }) else { throw RuntimeError.invalidArgument("some trivial trials failed") }
         }
-        let wall = now() - t
+        let wall = monotonicSeconds() - t
         var line = "\(formatCount(trials)) trials, parallel=2: \(fmt(wall, 2)) s wall (\(fmt(wall / Double(trials) * 1000, 2)) ms a trial)"
         if let r = reference { line += "; xargs -P 2, same command: \(fmt(r, 2)) s; ratio \(fmt(wall / r, 2))×" }
         report(line + "   goal ≤ 20 s: \(wall <= 20 ? "met" : "MISSED")\n")
 
         // 3. Reopening it: every trial read back.
-        t = now()
+        t = monotonicSeconds()
         let reopened = try Ledger(path: path, space: "nb101")
-        let reopen = now() - t
+        let reopen = monotonicSeconds() - t
         guard reopened.records.count == trials else { throw RuntimeError.invalidArgument("reopened \(reopened.records.count) of \(trials) trials") }
         report("reopen with \(formatCount(trials)) trials: \(fmt(reopen * 1000, 1)) ms   goal ≤ 200 ms: \(reopen <= 0.2 ? "met" : "MISSED")\n")
     }
 
     static func fmt(_ x: Double, _ d: Int) -> String { formatFixed(x, d) }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
 }

@@ -40,6 +40,14 @@ public func runProgram(_ exe: String, _ args: [String]) throws -> (output: Strin
     return (String(decoding: out, as: UTF8.self), status)
 }
 
+/// Seconds on the monotonic clock: for elapsed times (progress, timeouts, benchmarks), never
+/// for dates.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Fixed-point with `digits` decimals, identical on every platform.
 /// 1234567 → "1,234,567".
 public func formatCount(_ n: Int) -> String {

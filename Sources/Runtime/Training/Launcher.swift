@@ -128,7 +128,7 @@ public final class Launcher {
         var running: [Running] = []
         var counts = LaunchStatus()
         var durations = 0.0, finishedAttempts = 0
-        let start = Self.now()
+        let start = monotonicSeconds()
         var stopping = false
         var lastStatus = -1.0
         defer {
@@ -136,7 +136,7 @@ public final class Launcher {
             for r in running { Self.endGroup(r, signal: SIGKILL); Self.reap(r) }
         }
         func report(force: Bool) {
-            let t = Self.now()
+            let t = monotonicSeconds()
             guard force || t - lastStatus >= 0.1 else { return }
             lastStatus = t
             counts.running = running.count
@@ -148,7 +148,7 @@ public final class Launcher {
         while true {
             if !stopping && stop() {
                 stopping = true
-                let t = Self.now()
+                let t = monotonicSeconds()
                 for r in running where r.termSent == nil { Self.endGroup(r, signal: SIGTERM); r.termSent = t }
             }
             while !stopping && running.count < max(1, spec.parallel), let (job, attempt, failed) = queue.popLast() {
@@ -165,7 +165,7 @@ public final class Launcher {
             if running.isEmpty { break }
             report(force: false)
             pump(running)
-            let t = Self.now()
+            let t = monotonicSeconds()
             var still: [Running] = []
             for r in running {
                 if r.exitStatus == nil {
@@ -268,7 +268,7 @@ public final class Launcher {
         let cEnv: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
         defer { for q in cArgv + cEnv { free(q) } }
         var error: Int32 = 0
-        let started = Self.now()
+        let started = monotonicSeconds()
         // The trainer runs in npsh's folder (the script's), so the paths of its command mean
         // what they mean in the script; {dir} names the trial's own folder.
         let pid = npsh_spawn(job.program, cArgv, cEnv, nil, writeEnds[0], writeEnds[1], &error)
@@ -335,12 +335,6 @@ public final class Launcher {
         var st: Int32 = 0
         while waitpid(r.pid, &st, 0) < 0 && errno == EINTR {}
         for k in 0..<2 { if r.pipes[k] >= 0 { close(r.pipes[k]) }; close(r.logs[k]) }
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
 
