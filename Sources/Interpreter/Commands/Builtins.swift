@@ -153,13 +153,7 @@ enum Builtins {
                 throw RuntimeError.invalidArgument("space \(trainer.space.name) cannot make new architectures; give its header \"input\", \"output\", \"max_vertices\" and \"max_edges\", or draw from a set: sample N from (load \"pool.jsonl\")")
             }
             var rng = session.stream(for: "sample")
-            var seen = Set<Digest128>(), picked: [ArchEntry] = [], attempts = 0
-            while picked.count < n {
-                attempts += 1
-                if attempts > 20 * n + 1000 { throw RuntimeError.invalidArgument("could not draw \(n) distinct architectures from space \(trainer.space.name)") }
-                let (a, h) = try SpaceGenerator.sample(trainer.space, catalog: { try Session.catalog(session.store) }, rng: &rng)
-                if seen.insert(h).inserted { picked.append(ArchEntry(arch: a, hash: h, validation: .nan, test: .nan)) }
-            }
+            let picked = try drawDistinct(n, from: trainer.space, store: session.store, rng: &rng)
             return .archSet(try train(picked, table, &rng, session))
         }
         let pool = try args.set("from") ?? session.candidates()

@@ -75,13 +75,10 @@ extension Builtins {
         let curve: SearchCurve
         if let trainer {
             // Runs one after another on this thread; each batch of trials has its own line.
-            trainer.onStatus = { progress.trials($0, total: $0.done + $0.failed + $0.running + $0.queued) }
-            trainer.shouldStop = session.interruptRequested
-            trainer.note = { session.diagnostics("note: " + $0) }
-            defer { progress.finish() }
-            let launched = trainer.launched, reused = trainer.reused
-            curve = try Search.run(m, on: problem, runs: total, seed: rng.next(), name: name, threads: 1) { _ in !Interrupt.isRequested }
-            session.diagnostics("note: trained \(Format.plural(trainer.launched - launched, "architecture")), reused \(Format.count(trainer.reused - reused)) from \(trainer.ledger.path)")
+            let seed = rng.next()
+            curve = try withTrainer(trainer, session, total: nil) {
+                try Search.run(m, on: problem, runs: total, seed: seed, name: name, threads: 1) { _ in !Interrupt.isRequested }
+            }
         } else {
             progress.start("search \(name)", total: total, unit: "run")
             defer { progress.finish() }
@@ -242,7 +239,6 @@ extension Builtins {
         }
         let store = session.store
         var rng = session.stream(for: "draw")
-        var entries: [ArchEntry] = []
         if space.kind == .nb101 {
             let catalog = try Session.catalog(store)
             guard n <= catalog.cells.count else {
@@ -255,6 +251,13 @@ extension Builtins {
                                         label: "pool of space nb101", space: space))
             }
         }
+        return .archSet(ArchSet(entries: try drawDistinct(n, from: space, store: store, rng: &rng), label: "pool of space \(space.name)", space: space))
+    }
+
+    /// N distinct architectures of a space that generates them, untrained, by rejection of
+    /// repeats (`draw`, and `sample` with a trainer in a space too large to list).
+    static func drawDistinct(_ n: Int, from space: SpaceInfo, store: BenchmarkStore, rng: inout RandomStream) throws -> [ArchEntry] {
+        var entries: [ArchEntry] = []
         var seen = Set<Digest128>()
         var attempts = 0
         while entries.count < n {
@@ -264,7 +267,7 @@ extension Builtins {
             let (a, h) = try SpaceGenerator.sample(space, catalog: { try Session.catalog(store) }, rng: &rng)
             if seen.insert(h).inserted { entries.append(ArchEntry(arch: a, hash: h, validation: .nan, test: .nan)) }
         }
-        return .archSet(ArchSet(entries: entries, label: "pool of space \(space.name)", space: space))
+        return entries
     }
 
     static let evolve = CommandSpec(

@@ -83,19 +83,26 @@ extension Builtins {
 
     /// Trains entries with a trainer bench, with the progress line and failure notes.
     static func trainWithTrainer(_ entries: [ArchEntry], _ bench: TrainerBench, _ session: Session) throws -> ArchSet {
+        let out = try withTrainer(bench, session, total: entries.count) { try bench.train(entries.map { ($0.arch, $0.hash) }) }
+        return ArchSet(entries: out.map(\.0), label: bench.label, space: bench.space)
+    }
+
+    /// Runs `work` with the trainer wired to the session — its progress line (of `total`
+    /// trials, or each batch's own size when nil), Ctrl-C and failure notes — then says how
+    /// many architectures it trained and how many results it reused.
+    static func withTrainer<T>(_ bench: TrainerBench, _ session: Session, total: Int?, _ work: () throws -> T) throws -> T {
         let progress = session.progress
-        let total = entries.count
-        bench.onStatus = { progress.trials($0, total: total) }
+        bench.onStatus = { progress.trials($0, total: total ?? $0.done + $0.failed + $0.running + $0.queued) }
         bench.shouldStop = session.interruptRequested
         bench.note = { session.diagnostics("note: " + $0) }
         let launchedBefore = bench.launched, reusedBefore = bench.reused
         defer { progress.finish() }
-        let out = try bench.train(entries.map { ($0.arch, $0.hash) })
+        let result = try work()
         let ran = bench.launched - launchedBefore, reused = bench.reused - reusedBefore
         if reused > 0 || ran > 0 {
             session.diagnostics("note: trained \(Format.plural(ran, "architecture")), reused \(Format.count(reused)) from \(bench.ledger.path)")
         }
-        return ArchSet(entries: out.map(\.0), label: bench.label, space: bench.space)
+        return result
     }
 
     static let trials = CommandSpec(
