@@ -88,8 +88,7 @@ public final class Session {
     /// npsh.ledger.sqlite in the current folder.
     var defaultLedger: String {
         guard let script = scriptPath else { return "npsh.ledger.sqlite" }
-        var name = String(script[script.index(after: script.lastIndex(of: "/") ?? script.startIndex)...])
-        if script.lastIndex(of: "/") == nil { name = script }
+        var name = script.split(separator: "/").last.map(String.init) ?? script
         if name.hasSuffix(".npx") { name.removeLast(4) }
         return name + ".ledger.sqlite"
     }

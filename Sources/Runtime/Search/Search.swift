@@ -148,12 +148,9 @@ public enum Search {
         let lock = Mutex()
         nonisolated(unsafe) var done = 0
         nonisolated(unsafe) var stop = false
-        // One worker runs on the calling thread: a trainer's subprocesses must be started
-        // from the session's thread (see Launcher).
-        let chunks: (Int, @Sendable (Int) -> [(Int, Result<RunTrace, Error>)]) -> [[(Int, Result<RunTrace, Error>)]] = {
-            $0 == 1 ? [$1(0)] : parallelChunks($0, $1)
-        }
-        let parts: [[(Int, Result<RunTrace, Error>)]] = chunks(workers) { w in
+        // One worker runs on the calling thread (parallelChunks): a trainer's subprocesses
+        // must be started from the session's thread (see Launcher).
+        let parts: [[(Int, Result<RunTrace, Error>)]] = parallelChunks(workers) { w in
             var out: [(Int, Result<RunTrace, Error>)] = []
             for r in stride(from: w, to: runs, by: workers) {
                 if lock.sync({ stop }) { out.append((r, .failure(RuntimeError.interrupted("the search")))); continue }

@@ -6,8 +6,11 @@ import Dispatch
 public let defaultThreads = 2
 
 /// Runs `body` for chunk indices 0..<chunks on the available threads and returns the
-/// results in chunk order, so the outcome never depends on scheduling.
+/// results in chunk order, so the outcome never depends on scheduling. One chunk runs on the
+/// calling thread (a search with a trainer relies on it: trainers start from the session's
+/// thread).
 public func parallelChunks<T>(_ chunks: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    if chunks == 1 { return [body(0)] }
     var results = [T?](repeating: nil, count: chunks)
     results.withUnsafeMutableBufferPointer { buf in
         let out = UncheckedSendable(buf)

@@ -83,6 +83,8 @@ public final class Launcher {
     let range: ClosedRange<Double>?
     /// How often the loop wakes when nothing happens, in milliseconds.
     static let pollMilliseconds: Int32 = 5
+    /// Where trainers' output is read into, reused by every poll.
+    private var readBuffer = [UInt8](repeating: 0, count: 65536)
 
     public init(spec: TrainerSpec, range: ClosedRange<Double>?) {
         self.spec = spec
@@ -290,13 +292,12 @@ public final class Launcher {
 
     /// Copies what can be read without blocking; closes a pipe at end of file.
     func copyOutput(_ r: Running) {
-        var buffer = [UInt8](repeating: 0, count: 65536)
         for k in 0..<2 where r.pipes[k] >= 0 {
             while true {
-                let n = buffer.withUnsafeMutableBytes { read(r.pipes[k], $0.baseAddress!, $0.count) }
+                let n = readBuffer.withUnsafeMutableBytes { read(r.pipes[k], $0.baseAddress!, $0.count) }
                 if n > 0 {
                     let keep = max(0, min(n, spec.logCap - r.kept[k]))
-                    if keep > 0 { buffer.withUnsafeBytes { writeFully(r.logs[k], $0.baseAddress!, keep) } }
+                    if keep > 0 { readBuffer.withUnsafeBytes { writeFully(r.logs[k], $0.baseAddress!, keep) } }
                     r.kept[k] += keep
                     r.dropped[k] += n - keep
                     continue

@@ -134,9 +134,11 @@ public final class TrainerBench: Bench, @unchecked Sendable {
                 finished: { job, attempt, outcome, seconds in
                     try ledger.finish(trial: job.trial, attempt: attempt, outcome: outcome, seconds: seconds)
                     if case .failure(let problem, let final) = outcome {
-                        let log = tailLines(job.stderrPath).isEmpty ? job.stdoutPath : job.stderrPath
+                        // Its standard error's last lines, or its output's when it wrote no errors.
+                        var log = job.stderrPath, tail = tailLines(log)
+                        if tail.isEmpty { log = job.stdoutPath; tail = tailLines(log) }
                         let text = TrainerProblem.failed(trial: job.trial, arch: hashOfJob[job.index].hex, problem: problem.description,
-                                                         log: log, logTail: tailLines(log))
+                                                         log: log, logTail: tail)
                         note((final ? "" : "retrying (attempt \(attempt + 1)): ") + text.description)
                     }
                 },
