@@ -21,7 +21,7 @@ public final class Session {
     /// The candidates of a trainer: the whole NB101 space (not what was trained so far).
     private var candidateSet: ArchSet?
     /// The npsh program, which the synthetic trainer runs as its trainer.
-    public var executable = currentExecutable()
+    public lazy var executable = currentExecutable()
     /// The script being run (`npsh run`), whose name the default ledger takes; nil in the REPL.
     public var scriptPath: String?
     /// Set when a statement opened a trainer on the default ledger (its absolute path), so
