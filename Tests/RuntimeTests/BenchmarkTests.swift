@@ -141,7 +141,7 @@ final class BadInputTests: XCTestCase {
         let p = write("json.tfrecord", good + record(#"["00005c142e6f48ac74fdcf73e3439874", 108, "0100"#))
         assertThrows([p, "record 900", "bad JSON row"]) { _ = try store.open(p) }
         let q = write("hash.tfrecord", record(#"["nothex", 108, "0100", "input,output", ""]"#))
-        assertThrows([q, "record 0", "not 32 hex digits"]) { _ = try store.open(q) }
+        assertThrows(.malformed(.record(q, 0, offset: 0), .moduleHash("nothex"))) { _ = try store.open(q) }
     }
 
     func testMalformedProtobuf() throws {

@@ -275,8 +275,8 @@ final class PredictorTests: XCTestCase {
     func testBadFitInputs() {
         let cells = Space.catalog.cells
         let config = FitConfig(shape: NetworkShape(dim: 8), epochs: 1)
-        assertThrows(["empty set"]) { _ = try Predictor.fit(config, cells: cells, indices: [], labels: []) }
-        assertThrows(["fewer than one batch of 10"]) { _ = try Predictor.fit(config, cells: cells, indices: [1, 2, 3], labels: [0.9, 0.8, 0.7]) }
+        assertThrows(.unusable(.emptyTrainingSet)) { _ = try Predictor.fit(config, cells: cells, indices: [], labels: []) }
+        assertThrows(.unusable(.fewerThanBatch(3, batch: 10))) { _ = try Predictor.fit(config, cells: cells, indices: [1, 2, 3], labels: [0.9, 0.8, 0.7]) }
         assertThrows(["all 12 labels equal 0.9"]) {
             _ = try Predictor.fit(config, cells: cells, indices: Array(0..<12), labels: Array(repeating: 0.9, count: 12))
         }
@@ -319,7 +319,7 @@ final class PredictorFileTests: XCTestCase {
         assertThrows([dir + "/flip.npp", "CRC-32C mismatch"]) { _ = try PredictorFile.read(dir + "/flip.npp") }
         try Data(bytes.prefix(bytes.count / 3)).write(to: URL(fileURLWithPath: dir + "/short.npp"))
         assertThrows([dir + "/short.npp", "CRC-32C mismatch"]) { _ = try PredictorFile.read(dir + "/short.npp") }
-        assertThrows(["fitted on the 'nb101' space; the session's space is 'proxyless'"]) { _ = try PredictorFile.read(dir + "/p.npp", space: "proxyless") }
+        assertThrows(.malformed(DataPlace(file: dir + "/p.npp"), .otherSpace(fitted: "nb101", session: "proxyless"))) { _ = try PredictorFile.read(dir + "/p.npp", space: "proxyless") }
         try Data("hello".utf8).write(to: URL(fileURLWithPath: dir + "/x.npp"))
         assertThrows(["not an npsh predictor file"]) { _ = try PredictorFile.read(dir + "/x.npp") }
     }

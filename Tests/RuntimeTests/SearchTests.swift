@@ -101,7 +101,7 @@ final class SearchTests: XCTestCase {
         let shape = NetworkShape(kind: .gcn, layers: 2, dim: 8, fc: [8], output: .shifted, vertices: 24, opKinds: 9)
         let model = try Predictor.fit(FitConfig(shape: shape, learningRate: 3e-3, epochs: 15, batch: 10, seed: 2), cells: archs, indices: Array(0..<40), labels: labels)
         let evo = Evolution(population: 20, tournament: 5, cycles: 200, batch: 20)
-        let noCatalog: () throws -> NB101Catalog = { throw RuntimeError.invalidArgument("unused") }
+        let noCatalog: () throws -> NB101Catalog = { throw RuntimeError.unusable(.noCatalog) }
         let a = try evo.run(space: .proxyless, predictor: .single(model), k: 8, seed: 4, exclude: [], catalog: noCatalog)
         let b = try evo.run(space: .proxyless, predictor: .single(model), k: 8, seed: 4, exclude: [], catalog: noCatalog)
         XCTAssertEqual(a.map(\.1), b.map(\.1))

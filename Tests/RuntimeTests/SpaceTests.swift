@@ -204,7 +204,7 @@ final class UserSpaceTests: XCTestCase {
         var rng = RandomStream(seed: 3, path: ["gen"])
         var seen = Set<Digest128>()
         for _ in 0..<300 {
-            let (a, h) = try SpaceGenerator.sample(b.space, catalog: { throw RuntimeError.invalidArgument("no catalog") }, rng: &rng)
+            let (a, h) = try SpaceGenerator.sample(b.space, catalog: { throw RuntimeError.unusable(.noCatalog) }, rng: &rng)
             guard case .graph(let g) = a else { return XCTFail("not a graph") }
             XCTAssertTrue(g.vertices >= 2 && g.vertices <= 6 && g.edgeCount <= 7)
             XCTAssertEqual(g.ops.first, 0)

@@ -36,6 +36,18 @@ func temporaryFolder(_ test: XCTestCase) -> String {
 }
 
 /// Asserts that `body` throws a RuntimeError whose text contains every fragment.
+/// The body throws exactly this error: errors are data, so tests can name the case.
+func assertThrows(_ expected: RuntimeError, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+    do {
+        try body()
+        XCTFail("expected \(expected)", file: file, line: line)
+    } catch let e as RuntimeError {
+        XCTAssertEqual(e, expected, file: file, line: line)
+    } catch {
+        XCTFail("unexpected error type: \(error)", file: file, line: line)
+    }
+}
+
 func assertThrows(_ fragments: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
     do {
         try body()

@@ -24,7 +24,7 @@ enum Builtins {
             Ctrl-D quits. A block ({ … }) or list ([ … ]) may span lines.
             """
     ) { _, _ in
-        throw RuntimeError.invalidArgument("save writes an interactive session's statements; a script is already saved")
+        throw CommandProblem.saveInScript
     }
 
     static let seed = CommandSpec(
@@ -99,7 +99,7 @@ enum Builtins {
                 break
             }
             guard args.values["command"] == nil else {
-                throw RuntimeError.invalidArgument("bench takes one file; a second argument follows only 'trainer'")
+                throw CommandProblem.benchOneFile
             }
             session.space = .nb101
             let (table, report) = try session.store.open(path, metric: args.string("metric"))
@@ -150,7 +150,7 @@ enum Builtins {
         if let trainer = table as? TrainerBench, args.set("from") == nil, trainer.space.kind != .nb101 {
             // Too many to list: draw as `draw` does, then train.
             guard SpaceGenerator.canGenerate(trainer.space) else {
-                throw RuntimeError.invalidArgument("space \(trainer.space.name) cannot make new architectures; give its header \"input\", \"output\", \"max_vertices\" and \"max_edges\", or draw from a set: sample N from (load \"pool.jsonl\")")
+                throw CommandProblem.cannotMake(space: trainer.space.name)
             }
             var rng = session.stream(for: "sample")
             let picked = try drawDistinct(n, from: trainer.space, store: session.store, rng: &rng)
@@ -158,7 +158,7 @@ enum Builtins {
         }
         let pool = try args.set("from") ?? session.candidates()
         guard n <= pool.count else {
-            throw RuntimeError.invalidArgument("cannot sample \(n) distinct architectures from a set of \(Format.count(pool.count))")
+            throw CommandProblem.sampleTooMany(n, pool: pool.count)
         }
         var rng = session.stream(for: "sample")
         let picked = rng.distinct(n, from: pool.count).map { pool.entries[$0] }
@@ -171,7 +171,7 @@ enum Builtins {
         if let trainer = table as? TrainerBench { return try trainWithTrainer(entries, trainer, session) }
         let indices = try entries.map { e -> Int in
             guard let i = table.index(of: e.hash) else {
-                throw RuntimeError.invalidArgument("architecture \(e.hash.hex) is not in the benchmark \(table.label), which cannot train new ones (topk … trained=false lists them untrained)")
+                throw CommandProblem.notInBenchmark(hash: e.hash.hex, label: table.label)
             }
             return i
         }
@@ -186,7 +186,7 @@ enum Builtins {
     ) { _, args in
         let set = args.set("set")!
         guard let b = set.best() else {
-            throw RuntimeError.invalidArgument(set.count == 0 ? "the set is empty" : "no architecture in the set has a validation accuracy")
+            throw set.count == 0 ? CommandProblem.emptySet : CommandProblem.noValidation
         }
         return .best(b, label: set.label, space: set.space)
     }
@@ -222,7 +222,7 @@ enum Builtins {
         let path = args.string("to")!
         let value = args.values["value"]!
         if case .predictor(let p) = value {
-            guard !path.hasSuffix(".csv") else { throw RuntimeError.invalidArgument("a predictor is saved as npsh's predictor file, not CSV; choose another name") }
+            guard !path.hasSuffix(".csv") else { throw CommandProblem.predictorAsCSV }
             try session.checkWritable(path)
             try PredictorFile.write(p.predictor, to: path, space: p.space.name, trainedOn: p.trainedOn)
         } else {

@@ -160,10 +160,6 @@ public struct Arguments {
         return nil
     }
 
-    /// A wrong argument, with the caret on it (`what` says what was expected).
-    func wrong(_ name: String, _ message: String) -> Diagnostic {
-        Diagnostic(.runtime(message), range(name))
-    }
 }
 
 /// A command: its syntax, documentation and implementation. The table of these drives

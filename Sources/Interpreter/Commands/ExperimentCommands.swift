@@ -39,7 +39,7 @@ extension Builtins {
         let candidates = try session.candidates()
         var problem = SearchProblem(candidates: candidates, trainer: trainer.map { CandidateTrainer(bench: $0, candidates: candidates) } ?? bench)
         if trainer != nil && method == "oracle" {
-            throw RuntimeError.invalidArgument("search oracle needs every architecture's result, which a trainer does not have; use a benchmark table")
+            throw CommandProblem.oracleWithTrainer
         }
         let store = session.store
         problem.catalog = { try Session.catalog(store) }
@@ -61,7 +61,7 @@ extension Builtins {
             for note in notes { session.diagnostics("note: \(note)") }
             let config = PredictorSearchConfig(n: n, k: k, regressor: reg, classifier: cls, threshold: twoStageThreshold(args))
             if method == "evolve" {
-                guard cls == nil else { throw RuntimeError.invalidArgument("evolve uses a single predictor; choose gcn, mlp or cnn") }
+                guard cls == nil else { throw CommandProblem.evolveSinglePredictor }
                 m = .evolve(config, Evolution(population: args.integer("population")!, tournament: args.integer("sample")!,
                                               cycles: args.integer("cycles")!))
                 name = "evolve \(model) N=\(n)"
@@ -115,31 +115,31 @@ extension Builtins {
         let figure: Figure
         let value = args.values["value"]!
         // A value of the wrong kind for the figure: the caret goes on the value.
-        func wrong(_ expected: String) -> Diagnostic {
-            args.wrong("value", "plot \(kind) takes \(expected), got \(value.typeName)")
+        func wrong(_ expected: CommandProblem.PlotInput) -> CommandProblem {
+            .plotTakes(kind: kind, expected: expected, got: value.typeName)
         }
         switch value {
         case .search(let s):
-            guard kind == "curves" else { throw wrong("a predictor or a set; search results plot as curves") }
+            guard kind == "curves" else { throw wrong(.predictorOrSet) }
             figure = curvesFigure([s], args, title)
         case .list(let items):
-            guard kind == "curves" else { throw wrong("a predictor or a set; lists of search results plot as curves") }
+            guard kind == "curves" else { throw wrong(.predictorOrSetNotLists) }
             let searches = try items.map { v -> SearchValue in
-                guard case .search(let s) = v else { throw RuntimeError.invalidArgument("plot takes a list of search results, got \(v.typeName) in it") }
+                guard case .search(let s) = v else { throw CommandProblem.plotListItem(got: v.typeName) }
                 return s
             }
-            guard !searches.isEmpty else { throw RuntimeError.invalidArgument("nothing to plot: the list is empty") }
+            guard !searches.isEmpty else { throw CommandProblem.emptyPlot }
             figure = curvesFigure(searches, args, title)
         case .predictor(let p):
-            guard kind == "scatter" || kind == "histogram" else { throw wrong(kind == "curves" ? "search results" : "a set") }
-            guard let set = args.set("on") else { throw RuntimeError.invalidArgument("plot of a predictor needs 'on SET', the architectures to plot") }
+            guard kind == "scatter" || kind == "histogram" else { throw wrong(kind == "curves" ? .searchResults : .set) }
+            guard let set = args.set("on") else { throw CommandProblem.plotNeedsSet }
             try checkSpace(p, set)
             let labeled = set.entries.filter { !$0.validation.isNaN }
-            guard !labeled.isEmpty else { throw RuntimeError.invalidArgument("the set has no validation metric to plot against") }
+            guard !labeled.isEmpty else { throw CommandProblem.noLabelsToPlot }
             let cells = labeled.map(\.arch), truth = labeled.map(\.validation)
             if kind == "histogram" {
                 guard case .twoStage(let c, _, let t) = p.predictor else {
-                    throw RuntimeError.invalidArgument("kind=histogram shows a two-stage predictor's classifier; this predictor is \(p.predictor.kindName)")
+                    throw CommandProblem.histogramNeedsTwoStage(kind: p.predictor.kindName)
                 }
                 let prob = c.predict(cells: cells, indices: Array(cells.indices), threads: session.threads)
                 figure = Figure.classifierHistogram(probabilities: prob, truth: truth, threshold: t, title: title, label: set.label)
@@ -148,13 +148,13 @@ extension Builtins {
                 figure = Figure.scatter(predicted: predicted, truth: truth, space: set.space, title: title, label: set.label)
             }
         case .archSet(let set):
-            guard kind == "valtest" else { throw wrong(kind == "curves" ? "search results" : "a predictor (and on SET)") }
+            guard kind == "valtest" else { throw wrong(kind == "curves" ? .searchResults : .predictorOnSet) }
             figure = Figure.validationVersusTest(set, title: title)
             if figure.series[0].xs.isEmpty {
-                throw RuntimeError.invalidArgument("no architecture of the set has both a validation and a test metric (\(set.label))")
+                throw CommandProblem.noValidationAndTest(set: set.label)
             }
         case let v:
-            throw args.wrong("value", "cannot plot \(v.typeName); plot search results, a predictor on a set, or a set")
+            throw CommandProblem.cannotPlot(type: v.typeName)
         }
         var lines: [String] = []
         if let path = args.string("to") {
@@ -192,7 +192,7 @@ extension Builtins {
         guard case .word(let model) = args.values["model"], let set = args.set("set") else { return .none }
         let fr = [args.number("train")!, args.number("val")!]
         guard fr[0] + fr[1] < 1 else {
-            throw RuntimeError.invalidArgument("train + val = \(formatSignificant(fr[0] + fr[1], digits: 4)) leaves nothing to test; keep their sum below 1")
+            throw CommandProblem.splitSum(fr[0] + fr[1])
         }
         let fractions = fr + [1 - fr[0] - fr[1]]
         var rng = session.stream(for: "splits")
@@ -235,14 +235,14 @@ extension Builtins {
         let n = args.integer("n")!
         let space = session.space
         guard SpaceGenerator.canGenerate(space) else {
-            throw RuntimeError.invalidArgument("space \(space.name) cannot draw new architectures (only its benchmark's); use sample N, which draws from all")
+            throw CommandProblem.cannotDraw(space: space.name)
         }
         let store = session.store
         var rng = session.stream(for: "draw")
         if space.kind == .nb101 {
             let catalog = try Session.catalog(store)
             guard n <= catalog.cells.count else {
-                throw RuntimeError.invalidArgument("space nb101 holds \(Format.count(catalog.cells.count)) architectures; cannot draw \(Format.count(n)) distinct ones")
+                throw CommandProblem.drawTooMany(n, holds: catalog.cells.count)
             }
             // Over half the space, rejection would take ever longer: draw distinct indices.
             if 2 * n > catalog.cells.count {
@@ -263,7 +263,7 @@ extension Builtins {
         while entries.count < n {
             attempts += 1
             if attempts & 1023 == 0 { try Interrupt.check("the draw") }
-            if attempts > 20 * n + 1000 { throw RuntimeError.invalidArgument("could not draw \(n) distinct architectures from space \(space.name)") }
+            if attempts > 20 * n + 1000 { throw CommandProblem.couldNotDraw(n, space: space.name) }
             let (a, h) = try SpaceGenerator.sample(space, catalog: { try Session.catalog(store) }, rng: &rng)
             if seen.insert(h).inserted { entries.append(ArchEntry(arch: a, hash: h, validation: .nan, test: .nan)) }
         }
@@ -283,7 +283,7 @@ extension Builtins {
     ) { session, args in
         let p = try predictorArgument(args)
         guard p.space.name == session.space.name else {
-            throw RuntimeError.invalidArgument("the predictor was fitted in space \(p.space.name); the session's space is \(session.space.name)")
+            throw CommandProblem.predictorSpace(fitted: p.space.name, session: session.space.name)
         }
         var rng = session.stream(for: "evolve")
         let evo = Evolution(population: args.integer("population")!, tournament: args.integer("sample")!, cycles: args.integer("cycles")!)

@@ -25,7 +25,7 @@ extension Builtins {
         }
         let labeled = set.entries.filter { !$0.validation.isNaN }
         guard labeled.count == set.count else {
-            throw RuntimeError.invalidArgument("\(set.count - labeled.count) architectures of the set have no validation accuracy to learn from")
+            throw CommandProblem.unlabeledToLearn(set.count - labeled.count)
         }
         var rng = session.stream(for: "fit")
         let n = model == "twostage"
@@ -102,7 +102,7 @@ extension Builtins {
             output = .sigmoid
             notes.append("most accuracies are below 10 %, the shifted sigmoid's floor: output=sigmoid (give output= to choose)")
         }
-        guard case .word(let o) = args.values["optimizer"], let optimizer = OptimizerKind(rawValue: o) else { throw args.wrong("optimizer", "unknown optimizer") }
+        guard case .word(let o) = args.values["optimizer"], let optimizer = OptimizerKind(rawValue: o) else { throw CommandProblem.unknownOptimizer }
         let dropout = args.number("dropout")!
         let kind = model == "twostage" ? ModelKind.gcn : ModelKind(rawValue: model)!
         var fc = [args.integer("fc")!]
@@ -114,7 +114,7 @@ extension Builtins {
                                batch: args.integer("batch")!, seed: rng.next())
         if case .word("he") = args.values["init"] { config.heInit = true }
         guard model == "twostage" else { return (config, nil, notes) }
-        guard space.isAccuracy else { throw RuntimeError.invalidArgument("twostage separates accuracies; \(space.name)'s metric is \(space.metricName)") }
+        guard space.isAccuracy else { throw CommandProblem.twoStageNeedsAccuracy(space: space.name, metric: space.metricName) }
         var classifier = config
         classifier.loss = .bce
         classifier.learningRate = args.number("lr").map { $0 * 2 } ?? 2e-4
@@ -125,7 +125,7 @@ extension Builtins {
 
     /// The bound predictor (the binder has checked its type).
     static func predictorArgument(_ args: Arguments) throws -> PredictorValue {
-        guard case .predictor(let p) = args.values["predictor"] else { throw args.wrong("predictor", "expected a predictor (made by fit or load)") }
+        guard case .predictor(let p) = args.values["predictor"] else { throw CommandProblem.notAPredictor }
         return p
     }
 
@@ -141,7 +141,7 @@ extension Builtins {
         }
         guard p.space.name == set.space.name, shape.opKinds == set.space.opLabels.count,
               set.entries.allSatisfy({ $0.arch.vertices <= shape.vertices }) else {
-            throw RuntimeError.invalidArgument("the predictor was fitted in space \(p.space.name) (\(shape.vertices) vertices, \(shape.opKinds) op labels); the set is from space \(set.space.name)")
+            throw CommandProblem.predictorShape(fitted: p.space.name, vertices: shape.vertices, opKinds: shape.opKinds, set: set.space.name)
         }
     }
 
@@ -165,10 +165,10 @@ extension Builtins {
         positional: [Param("scores", .scores, "scores from predict"), Param("k", .integer(min: 1), "how many")],
         options: [Param("trained", .word(["true", "false"]), "false: list them untrained (for pools a table benchmark cannot train)", default: "true")]
     ) { session, args in
-        guard case .scores(let s) = args.values["scores"] else { throw args.wrong("scores", "topk needs scores from predict") }
+        guard case .scores(let s) = args.values["scores"] else { throw CommandProblem.notScores }
         let k = args.integer("k")!
         guard k <= s.entries.count else {
-            throw RuntimeError.invalidArgument("K = \(k) is larger than the \(Format.count(s.entries.count)) candidates")
+            throw CommandProblem.kTooLarge(k, candidates: s.entries.count)
         }
         let picked = s.ranking().prefix(k).map { s.entries[$0] }
         if case .word("false") = args.values["trained"] {
@@ -187,7 +187,7 @@ extension Builtins {
         let set = args.set("on")!
         try checkSpace(p, set)
         let labeled = set.entries.filter { !$0.validation.isNaN }
-        guard !labeled.isEmpty else { throw RuntimeError.invalidArgument("the set has no validation accuracies to evaluate against") }
+        guard !labeled.isEmpty else { throw CommandProblem.noLabelsToEvaluate }
         let cells = labeled.map(\.arch)
         let truth = labeled.map(\.validation)
         let predicted = p.predictor.values(cells: cells, indices: Array(cells.indices), threads: session.threads)

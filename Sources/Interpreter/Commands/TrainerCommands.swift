@@ -31,7 +31,7 @@ extension Builtins {
     static func openTrainer(_ session: Session, _ args: Arguments) throws -> TrainerBench {
         let space = session.space
         guard let command = args.values["command"] else {
-            throw RuntimeError.invalidArgument("bench trainer needs the training command: bench trainer [\"python3\", \"train.py\", \"--arch\", \"{arch}\", \"--out\", \"{result}\"], or bench trainer synthetic")
+            throw CommandProblem.trainerCommandMissing
         }
         let metric = space.kind == .nb101 || space.kind == .proxyless ? "val_acc" : space.metricName
         var spec: TrainerSpec
@@ -40,7 +40,7 @@ extension Builtins {
         switch command {
         case .word("synthetic"):
             guard space.kind == .nb101 else {
-                throw RuntimeError.invalidArgument("the synthetic trainer trains NAS-Bench-101 cells; select space nb101, or give your own trainer command")
+                throw CommandProblem.syntheticNeedsNB101
             }
             let fail = args.number("fail")!
             spec = TrainerSpec(argv: ["npsh", "train-synthetic", "--arch", "{arch}", "--result", "{result}", "--seed", "{seed}", "--fail", formatSignificant(fail, digits: 12)],
@@ -51,18 +51,18 @@ extension Builtins {
         case .list(let items):
             let argv = try items.map { v -> String in
                 guard case .string(let s) = v else {
-                    throw RuntimeError.invalidArgument("the trainer command is a list of strings (an argv, never a shell line); got \(v.typeName) in it")
+                    throw CommandProblem.argvNotStrings(got: v.typeName)
                 }
                 return s
             }
             guard !args.has("delay") && !args.has("fail") else {
-                throw RuntimeError.invalidArgument("delay= and fail= are the synthetic trainer's; your trainer decides its own")
+                throw CommandProblem.syntheticOptions
             }
             spec = TrainerSpec(argv: argv, metric: metric)
             program = ""
             synthetic = false
         case let v:
-            throw RuntimeError.invalidArgument("bench trainer takes a list of strings (the command's argv) or the word synthetic, got \(v.typeName)")
+            throw CommandProblem.trainerArgument(got: v.typeName)
         }
         spec.parallel = args.integer("parallel")!
         spec.timeout = args.number("timeout")
@@ -71,7 +71,7 @@ extension Builtins {
         spec.seed = UInt64(args.integer("seed")!)
         let resolved = try spec.validate(searchPath: getenv("PATH").map { String(cString: $0) }, program: synthetic ? program : nil)
         let ledgerPath = args.string("ledger") ?? session.defaultLedger
-        guard !ledgerPath.isEmpty else { throw RuntimeError.invalidArgument("ledger= needs a file name") }
+        guard !ledgerPath.isEmpty else { throw CommandProblem.ledgerName }
         let ledger = try session.ledger(ledgerPath)
         if args.string("ledger") == nil { session.defaultLedgerOpened = absolutePath(ledgerPath) }
         session.noteRead(ledgerPath, as: "the training ledger")
@@ -114,7 +114,7 @@ extension Builtins {
             """
     ) { session, _ in
         guard let bench = session.benchTable as? TrainerBench else {
-            throw RuntimeError.invalidArgument("trials lists a trainer's trials; choose one with bench trainer […]")
+            throw CommandProblem.noTrainer
         }
         let spec = bench.spec.identity
         let records = bench.ledger.order.compactMap { bench.ledger.records[$0] }.filter { $0.spec == spec }

@@ -31,6 +31,7 @@ public enum DiagnosticMessage: Sendable, Equatable {
     case notPrintable(String)
     // Runtime
     case runtime(String)
+    case command(CommandProblem)
     case interrupted
 
     public var text: String {
@@ -62,6 +63,7 @@ public enum DiagnosticMessage: Sendable, Equatable {
         case .notIterable(let t): return "cannot loop over \(t); give a list or a range"
         case .notPrintable(let t): return "cannot show \(t)"
         case .runtime(let m): return m
+        case .command(let p): return p.description
         case .interrupted: return "interrupted"
         }
     }

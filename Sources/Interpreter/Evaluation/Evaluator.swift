@@ -144,12 +144,32 @@ public final class Evaluator {
                 text += " (relative paths start at the script's folder, \(base))"
             }
             throw Diagnostic(.runtime(text), errorRange(e, args))
+        } catch let p as CommandProblem {
+            throw Diagnostic(.command(p), p.argument.map(args.range) ?? c.range)
         }
     }
 
-    /// File errors point at the file argument; others at the whole call.
+    /// The caret of a runtime error: a file's problem points at the file argument, an
+    /// option's at the option (when the call wrote them); anything else at the whole call.
     private func errorRange(_ e: RuntimeError, _ args: Arguments) -> SourceRange {
-        for key in ["source", "file", "to", "space"] where args.ranges[key] != nil { return args.ranges[key]! }
+        let keys: [String]
+        switch e {
+        case .fileNotFound, .isDirectory, .emptyFile, .unreadable, .unwritable, .truncated, .truncatedData, .crcMismatch, .malformed,
+             .staleCache, .foreignCache, .incompleteCache, .unknownFormat, .wouldOverwriteInput, .unknownSetFormat,
+             .unusable(.cacheNotSource), .unusable(.metricName):
+            keys = ["source", "file", "to", "space"]
+        case .invalidCell(_, let place), .invalidProxyless(_, let place):
+            keys = place == nil ? [] : ["source", "file", "to", "space"]
+        case .unusable(.oneBudget), .unusable(.trainerBudget), .unusable(.noRunsAt): keys = ["epochs"]
+        case .unusable(.budget): keys = ["budget"]
+        case .unusable(.runsBelowOne): keys = ["runs"]
+        case .unusable(.nPlusK), .unusable(.nBelowBatch): keys = ["n"]
+        case .unusable(.fewerThanBatch): keys = ["batch"]
+        case .unusable(.evolutionParameters): keys = ["population", "sample", "cycles"]
+        case .trainer: keys = ["command", "ledger"]
+        default: keys = []
+        }
+        for key in keys where args.ranges[key] != nil { return args.ranges[key]! }
         return args.call.range
     }
 

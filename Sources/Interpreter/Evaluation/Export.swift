@@ -21,7 +21,7 @@ enum Exporter {
             return "{\"kendall\": \(JSONWriter.number(m.kendall)), \"spearman\": \(JSONWriter.number(m.spearman)), "
                 + "\"mse\": \(JSONWriter.number(mse)), \"r2\": \(JSONWriter.number(m.r2)), \"n\": \(m.n)}\n"
         case let v:
-            throw RuntimeError.invalidArgument("cannot export \(v.typeName); export a set, scores, a search curve, metrics or a predictor")
+            throw CommandProblem.cannotExport(type: v.typeName)
         }
     }
 

@@ -119,7 +119,7 @@ public final class Session {
         guard let t = try bench() as? TrainerBench else { return try allArchitectures() }
         if let c = candidateSet { return c }
         guard t.space.kind == .nb101 else {
-            throw RuntimeError.invalidArgument("space \(t.space.name) is too large to list; give the candidates: sample N from (draw M), predict P on (draw M)")
+            throw CommandProblem.tooLargeToList(space: t.space.name)
         }
         let catalog = try Self.catalog(store)
         let c = ArchSet(entries: zip(catalog.cells, catalog.hashes).map { ArchEntry(cell: $0, hash: $1, validation: .nan, test: .nan) },
@@ -171,7 +171,7 @@ public final class Session {
             case .nlp: hint = "bench \"FILE.jsonl\" with NAS-Bench-NLP logs"
             default: hint = "bench FILE"
             }
-            throw RuntimeError.invalidArgument("space \(space.name) has no built-in benchmark; choose one with \(hint) (see docs/formats.md)")
+            throw CommandProblem.noBuiltinBenchmark(space: space.name, hint: hint)
         }
         let b = try Self.synthetic(store)
         benchTable = b

@@ -180,21 +180,20 @@ public struct ArchSet: Equatable, Sendable {
         if i < b.count, b[i] == UInt8(ascii: "[") {
             let value: JSONValue
             do { value = try JSONValue.parse(b.bindMemory(to: UInt8.self)) } catch let e as JSONSyntaxError {
-                throw RuntimeError.malformed(DataPlace(file: path, position: "byte \(e.offset)"), detail: e.message)
+                throw RuntimeError.malformed(DataPlace(file: path, position: "byte \(e.offset)"), .json(e.message))
             }
-            guard let items = value.array else { throw RuntimeError.malformed(DataPlace(file: path), detail: "expected a JSON array") }
+            guard let items = value.array else { throw RuntimeError.malformed(DataPlace(file: path), .notAnArray) }
             let entries = try items.enumerated().map { k, item -> ArchEntry in
                 let place = DataPlace(file: path, position: "item \(k)")
                 let (arch, hash) = try architecture(from: item, space: space, at: place)
                 func metric(_ key: String) throws -> Double {
                     guard let v = item[key] else { return .nan }
                     if !space.isAccuracy {
-                        guard let x = v.number, x.isFinite else { throw RuntimeError.malformed(place, detail: "'\(key)' must be a number") }
+                        guard let x = v.number, x.isFinite else { throw RuntimeError.malformed(place, .notNumber(key)) }
                         return x
                     }
-                    guard let x = v.number, x >= 0, x <= 100 else {
-                        throw RuntimeError.malformed(place, detail: "'\(key)' must be a percentage in [0, 100]")
-                    }
+                    guard let x = v.number, x.isFinite else { throw RuntimeError.malformed(place, .notNumber(key)) }
+                    guard x >= 0, x <= 100 else { throw RuntimeError.malformed(place, .notPercent(key, x)) }
                     return x / 100
                 }
                 return ArchEntry(arch: arch, hash: hash, validation: try metric("val"), test: try metric("test"))
@@ -218,7 +217,7 @@ public struct ArchSet: Equatable, Sendable {
     /// disagrees is an error; NAS-Bench-NLP keeps the exported hash (a recipe's identity
     /// includes input order, which its graph does not record).
     static func architecture(from item: JSONValue, space: SpaceInfo, at place: DataPlace) throws -> (Architecture, Digest128) {
-        func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
+        func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(place, problem) }
         switch space.kind {
         case .nb101:
             let (cell, hash) = try ArchitectureJSON.cell(from: item, at: place)
@@ -230,15 +229,15 @@ public struct ArchSet: Equatable, Sendable {
             let g = try GraphBuilder.graph(json: item, vocabulary: space.opLabels, at: place)
             let h = UserSpaceHeader.identity(space: space.name, labels: space.opLabels, g)
             if let given = item["hash"] {
-                guard let text = given.string, let d = Digest128(hex: text) else { throw bad("'hash' must be 32 hex digits") }
+                guard let text = given.string, let d = Digest128(hex: text) else { throw bad(.notHash("hash")) }
                 guard d == h else {
-                    throw bad("'hash' \(text) is not this graph's identity in space \(space.name) (\(h.hex)): the graph was changed, or the item is from another space")
+                    throw bad(.identityMismatch(given: text, space: space.name, identity: h.hex))
                 }
             }
             return (.graph(g), h)
         case .nlp:
             let g = try GraphBuilder.graph(json: item, vocabulary: space.opLabels, at: place)
-            guard let text = item["hash"]?.string, let h = Digest128(hex: text) else { throw bad("missing 'hash' (32 hex digits), the architecture's identity") }
+            guard let text = item["hash"]?.string, let h = Digest128(hex: text) else { throw bad(.missingField(.hash)) }
             return (.graph(g), h)
         }
     }

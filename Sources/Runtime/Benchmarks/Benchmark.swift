@@ -118,8 +118,7 @@ public final class BenchmarkTable: Sendable {
     public func runTable(epochs: Int? = nil) throws -> RunTable {
         let e = epochs ?? defaultEpochs
         guard let t = budgets.first(where: { $0.epochs == e }) else {
-            throw RuntimeError.invalidArgument(
-                "\(source.label) has no runs at \(e) epochs (recorded: \(epochBudgets.map(String.init).joined(separator: ", ")))")
+            throw RuntimeError.unusable(.noRunsAt(label: source.label, epochs: e, recorded: epochBudgets))
         }
         return t
     }
@@ -173,7 +172,7 @@ extension BenchmarkTable: Trainer {
         return try cells.map { i in
             let n = t.runCount(i)
             guard n > 0 else {
-                throw RuntimeError.invalidArgument("\(source.label): cell \(hashes[i].hex) has no recorded run")
+                throw RuntimeError.unusable(.noRecordedRun(label: source.label, hash: hashes[i].hex))
             }
             let run = t.run(i, rng.int(below: n))
             return Observation(cell: i, validation: Double(run.validationAccuracy),

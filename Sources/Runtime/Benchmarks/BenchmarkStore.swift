@@ -134,7 +134,7 @@ public struct BenchmarkStore: Sendable {
         switch kind {
         case .tfrecord: return try NB101TFRecordLoader.load(path: path, threads: threads)
         case .jsonl: return try JSONLTableLoader.load(path: path, metric: metric, threads: threads)
-        case .cache: throw RuntimeError.invalidArgument("\(path) is a cache, not a source")
+        case .cache: throw RuntimeError.unusable(.cacheNotSource(path))
         }
     }
 

@@ -80,7 +80,7 @@ public final class GraphBenchmark: Bench, Sendable {
     /// One recorded run drawn per architecture (the official query semantics); test is the
     /// mean over runs.
     public func train(_ cells: [Int], epochs: Int?, rng: inout RandomStream) throws -> [Observation] {
-        if let e = epochs { throw RuntimeError.invalidArgument("\(label) records one budget; epochs=\(e) does not apply") }
+        if let e = epochs { throw RuntimeError.unusable(.oneBudget(label: label, epochs: e)) }
         return cells.map { i in
             let r = runs[i].count == 1 ? runs[i][0] : runs[i][rng.int(below: runs[i].count)]
             return Observation(cell: i, validation: r.validation, test: Self.mean(runs[i].map(\.test)), trainingTime: r.time)
@@ -99,7 +99,7 @@ public final class GraphBenchmark: Bench, Sendable {
             let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
             if !slice.allSatisfy({ [32, 9, 13].contains($0) }) {
                 do { out.append((number, try JSONValue.parse(slice, allowNonFinite: true))) } catch let e as JSONSyntaxError {
-                    throw RuntimeError.malformed(.line(path, number), detail: "\(e)")
+                    throw RuntimeError.malformed(.line(path, number), .json("\(e)"))
                 }
             }
         }
@@ -115,10 +115,10 @@ public final class GraphBenchmark: Bench, Sendable {
 
     static func metricValue(_ v: JSONValue, _ key: String, _ place: DataPlace, required: Bool = true) throws -> Double {
         guard let x = v[key] else {
-            if required { throw RuntimeError.malformed(place, detail: "missing the metric '\(key)'") }
+            if required { throw RuntimeError.malformed(place, .missingMetric(key)) }
             return .nan
         }
-        guard let n = x.number, n.isFinite else { throw RuntimeError.malformed(place, detail: "'\(key)' must be a finite number") }
+        guard let n = x.number, n.isFinite else { throw RuntimeError.malformed(place, .notFinite(key)) }
         return n
     }
 
@@ -128,7 +128,7 @@ public final class GraphBenchmark: Bench, Sendable {
             let place = DataPlace.line(path, number)
             let a = try ProxylessArch(json: v, at: place)
             let val = try metricValue(v, "val_acc", place)
-            guard val >= 0 && val <= 1 else { throw RuntimeError.malformed(place, detail: "'val_acc' is \(val); accuracies are fractions in [0, 1]") }
+            guard val >= 0 && val <= 1 else { throw RuntimeError.malformed(place, .notFraction("val_acc", val)) }
             return (.proxyless(a), a.hash, GraphRun(validation: val, test: try metricValue(v, "test_acc", place, required: false), time: .nan))
         }
         return GraphBenchmark(space: .proxyless, label: path, rows: rows)
@@ -141,23 +141,23 @@ public final class GraphBenchmark: Bench, Sendable {
         var largest = 0
         for (number, v) in try lines(path) {
             let place = DataPlace.line(path, number)
-            guard let status = v["status"]?.string else { throw RuntimeError.malformed(place, detail: "missing 'status'") }
+            guard let status = v["status"]?.string else { throw RuntimeError.malformed(place, .missingField(.status)) }
             let id = v["recepie_id"]?.number.map { String(Int($0)) } ?? "line \(number)"
-            guard let recipe = v["recepie"] else { throw RuntimeError.malformed(place, detail: "missing 'recepie'") }
+            guard let recipe = v["recepie"] else { throw RuntimeError.malformed(place, .missingField(.recipe)) }
             var r = recipe
             if case .string(let text) = recipe {
                 do { r = try JSONValue.parse(text) } catch let e as JSONSyntaxError {
-                    throw RuntimeError.malformed(place, detail: "'recepie' text: \(e)")
+                    throw RuntimeError.malformed(place, .recipeText("\(e)"))
                 }
             }
             let g = try NLPSpace.graph(recipe: r, at: place)
             if status != "OK" { skipped.append("\(id) (\(status))"); continue }
             func last(_ key: String, required: Bool) throws -> Double {
                 guard let list = v[key]?.array, let x = list.last?.number else {
-                    if required { throw RuntimeError.malformed(place, detail: "missing the metric '\(key)' (a list of per-epoch losses)") }
+                    if required { throw RuntimeError.malformed(place, .missingLossCurve(key)) }
                     return .nan
                 }
-                guard x.isFinite else { throw RuntimeError.malformed(place, detail: "the last of '\(key)' is \(x) though the status is OK") }
+                guard x.isFinite else { throw RuntimeError.malformed(place, .lastLossNotFinite(key, x)) }
                 return x
             }
             let time = v["wall_times"]?.array?.last?.number ?? .nan
@@ -187,7 +187,7 @@ public final class GraphBenchmark: Bench, Sendable {
             rows.append((.graph(g), UserSpaceHeader.identity(space: header.name, labels: header.ops, g), GraphRun(validation: val, test: test, time: time)))
         }
         guard !rows.isEmpty || header.rules != nil else {
-            throw RuntimeError.malformed(.line(path, all[0].0), detail: "the space declares no architectures after its header (and no \"input\", \"output\", \"max_vertices\", \"max_edges\" to make new ones)")
+            throw RuntimeError.malformed(.line(path, all[0].0), .noArchitectures)
         }
         var info = SpaceInfo(name: header.name, kind: .user, opLabels: header.ops, maxVertices: max(largest, 2), lowerIsBetter: header.lowerIsBetter,
                              metricName: header.metric, metric: header.metricKind)

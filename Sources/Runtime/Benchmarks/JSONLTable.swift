@@ -31,7 +31,7 @@ public enum JSONLTableLoader {
         let wantedEpochs: Int?
         if let metric {
             guard metric.hasPrefix("val_acc_"), let e = Int(metric.dropFirst(8)) else {
-                throw RuntimeError.invalidArgument("\(path): metric '\(metric)' must be val_acc_<epochs>, e.g. val_acc_108")
+                throw RuntimeError.unusable(.metricName(path: path, metric: metric))
             }
             wantedEpochs = e
         } else {
@@ -47,7 +47,7 @@ public enum JSONLTableLoader {
                 let (hash, cell, params, runs) = try row(try JSONValue.parse(text), at: place, epochs: wantedEpochs)
                 return Row(hash: hash, cell: cell, params: params, runs: runs)
             } catch let err as JSONSyntaxError {
-                throw RuntimeError.malformed(place, detail: "\(err)")
+                throw RuntimeError.malformed(place, .json("\(err)"))
             }
         }
         var builder = BenchmarkBuilder(capacity: lines.count)
@@ -63,36 +63,36 @@ public enum JSONLTableLoader {
     static func row(_ v: JSONValue, at place: DataPlace, epochs wanted: Int?) throws
         -> (Digest128, NB101Cell, Int32, [(Int, RunRecord)])
     {
-        func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
-        guard case .object(let members) = v else { throw bad("each line must be a JSON object") }
+        func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(place, problem) }
+        guard case .object(let members) = v else { throw bad(.notAnObject) }
         let (cell, hash) = try ArchitectureJSON.cell(from: v, at: place)
         var params: Int32 = -1
         if let p = v["trainable_parameters"] ?? v["params"] {
-            guard let n = p.number, n >= 0, n < 2e9, n == n.rounded() else { throw bad("trainable_parameters must be a whole number") }
+            guard let n = p.number, n >= 0, n < 2e9, n == n.rounded() else { throw bad(.trainableParameters) }
             params = Int32(n)
         }
         var runs: [(Int, RunRecord)] = []
         for (key, value) in members where key.hasPrefix("val_acc_") {
-            guard let e = Int(key.dropFirst(8)), e > 0 else { throw bad("'\(key)': expected val_acc_<epochs>") }
+            guard let e = Int(key.dropFirst(8)), e > 0 else { throw bad(.valAccName(key)) }
             if let wanted, wanted != e { continue }
             let val = try fraction(value, key, place)
             var run = RunRecord(validationAccuracy: Float(val))
             if let t = v["test_acc_\(e)"] { run.testAccuracy = Float(try fraction(t, "test_acc_\(e)", place)) }
             if let t = v["training_time_\(e)"] {
-                guard let s = t.number, s >= 0 else { throw bad("training_time_\(e) must be a non-negative number of seconds") }
+                guard let s = t.number, s >= 0 else { throw bad(.trainingTime(epochs: e)) }
                 run.trainingTime = Float(s)
             }
             runs.append((e, run))
         }
         if runs.isEmpty {
-            throw bad(wanted.map { "missing metric 'val_acc_\($0)'" } ?? "missing metric: no val_acc_<epochs> field")
+            throw bad(.missingValAcc(epochs: wanted))
         }
         return (hash, cell, params, runs)
     }
 
     static func fraction(_ v: JSONValue, _ key: String, _ place: DataPlace) throws -> Double {
-        guard let x = v.number, x.isFinite else { throw RuntimeError.malformed(place, detail: "'\(key)' must be a number") }
-        guard x >= 0, x <= 1 else { throw RuntimeError.malformed(place, detail: "'\(key)' is \(x); accuracies are fractions in [0, 1]") }
+        guard let x = v.number, x.isFinite else { throw RuntimeError.malformed(place, .notNumber(key)) }
+        guard x >= 0, x <= 1 else { throw RuntimeError.malformed(place, .notFraction(key, x)) }
         return x
     }
 }
@@ -101,26 +101,26 @@ public enum JSONLTableLoader {
 public enum ArchitectureJSON {
     /// The validated cell of an object, and its hash; a given hash must match.
     public static func cell(from v: JSONValue, at place: DataPlace) throws -> (NB101Cell, Digest128) {
-        func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
-        guard let rows = v["matrix"]?.array else { throw bad("missing 'matrix' (a list of 0/1 rows)") }
+        func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(place, problem) }
+        guard let rows = v["matrix"]?.array else { throw bad(.missingField(.matrix)) }
         var matrix: [[Int]] = []
         for (r, row) in rows.enumerated() {
-            guard let items = row.array else { throw bad("matrix row \(r) is not a list") }
+            guard let items = row.array else { throw bad(.matrixRowNotList(r)) }
             matrix.append(try items.enumerated().map { c, x in
-                guard let n = x.number, n == n.rounded(), abs(n) < 1e9 else { throw bad("matrix entry [\(r)][\(c)] is not an integer") }
+                guard let n = x.number, n == n.rounded(), abs(n) < 1e9 else { throw bad(.matrixEntryNotInteger(r, c)) }
                 return Int(n)
             })
         }
-        guard let opsValue = v["ops"]?.array else { throw bad("missing 'ops' (a list of op names)") }
+        guard let opsValue = v["ops"]?.array else { throw bad(.missingField(.opNames)) }
         let ops = try opsValue.enumerated().map { i, o in
-            guard let s = o.string else { throw bad("op \(i) is not a string") }
+            guard let s = o.string else { throw bad(.opNotString(i)) }
             return s
         }
         let cell = try NB101Cell(matrix: matrix, ops: ops, at: place)
         let hash = cell.hash
         if let given = v["hash"] {
-            guard let text = given.string, let h = Digest128(hex: text) else { throw bad("'hash' must be 32 hex digits") }
-            if h != hash { throw bad("hash \(text) does not match the cell, whose official hash is \(hash.hex)") }
+            guard let text = given.string, let h = Digest128(hex: text) else { throw bad(.notHash("hash")) }
+            if h != hash { throw bad(.hashMismatch(given: text, official: hash.hex)) }
         }
         return (cell, hash)
     }

@@ -213,7 +213,7 @@ enum Proto {
 extension NB101Record {
     /// Decodes one record's data (the JSON row). `place` names the record in errors.
     public static func decode(_ data: UnsafeRawBufferPointer, at place: DataPlace) throws -> NB101Record {
-        func bad(_ detail: String) -> RuntimeError { .malformed(place, detail: detail) }
+        func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(place, problem) }
         let bytes = data.bindMemory(to: UInt8.self)
         var s = JSONScanner(bytes)
         let hash: Digest128, epochs: Int, cell: NB101Cell, metricsBytes: [UInt8]
@@ -221,12 +221,12 @@ extension NB101Record {
             try s.expect(UInt8(ascii: "["))
             let hashBytes = try s.stringBytes()
             guard let h = Digest128(hexBytes: hashBytes) else {
-                throw bad("module hash '\(String(decoding: hashBytes, as: UTF8.self))' is not 32 hex digits")
+                throw bad(.moduleHash(String(decoding: hashBytes, as: UTF8.self)))
             }
             hash = h
             try s.expect(UInt8(ascii: ","))
             let e = try s.number()
-            guard e >= 0, e <= 10_000, e == e.rounded() else { throw bad("epochs \(e) is not a whole number of epochs") }
+            guard e >= 0, e <= 10_000, e == e.rounded() else { throw bad(.epochsNotWhole(e)) }
             epochs = Int(e)
             try s.expect(UInt8(ascii: ","))
             let adjacency = Array(try s.stringBytes())
@@ -235,7 +235,7 @@ extension NB101Record {
             try s.expect(UInt8(ascii: ","))
             let encoded = try s.stringBytes()
             guard let m = encoded.withUnsafeBufferPointer({ Base64.decode($0) }) else {
-                throw bad("the metrics field is not valid base64")
+                throw bad(.notBase64)
             }
             metricsBytes = m
             try s.expect(UInt8(ascii: "]"))
@@ -247,23 +247,23 @@ extension NB101Record {
                 var n = 0
                 while n * n < adjacency.count { n += 1 }
                 guard n * n == adjacency.count else {
-                    throw bad("adjacency has \(adjacency.count) digits, not a square number")
+                    throw bad(.adjacencyNotSquare(adjacency.count))
                 }
                 var matrix = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
                 for (k, c) in adjacency.enumerated() {
-                    guard c == 48 || c == 49 else { throw bad("adjacency digit \(k) is '\(Character(Unicode.Scalar(c)))', not 0 or 1") }
+                    guard c == 48 || c == 49 else { throw bad(.adjacencyDigit(k, Character(Unicode.Scalar(c)))) }
                     matrix[k / n][k % n] = Int(c - 48)
                 }
                 cell = try NB101Cell(matrix: matrix, ops: ops, at: place)
             }
         } catch let e as JSONSyntaxError {
-            throw bad("bad JSON row: \(e)")
+            throw bad(.jsonRow("\(e)"))
         }
         let metrics: ModelMetrics
         do {
             metrics = try metricsBytes.withUnsafeBytes { try Proto.decodeMetrics($0) }
         } catch let e as Proto.Failure {
-            throw bad("bad ModelMetrics protobuf: \(e.message)")
+            throw bad(.protobuf(e.message))
         }
         return NB101Record(hash: hash, epochs: epochs, cell: cell, metrics: metrics)
     }

@@ -35,7 +35,7 @@ public enum TFRecord {
             let place = DataPlace.record(file.path, index, offset: offset)
             let left = bytes.count - offset
             if left < 12 {
-                throw RuntimeError.truncated(place, detail: "\(left) bytes left, a record header needs 12")
+                throw RuntimeError.truncated(place, left: left, needs: 12)
             }
             let length = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian
             let lengthCRC = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self).littleEndian
@@ -43,7 +43,7 @@ public enum TFRecord {
                 throw RuntimeError.crcMismatch(place, what: "length header")
             }
             guard length <= UInt64(left - 12), Int(length) + 16 <= left else {
-                throw RuntimeError.truncated(place, detail: "the record claims \(length) bytes of data, \(max(0, left - 16)) remain")
+                throw RuntimeError.truncatedData(place, claims: Int(clamping: length), remain: max(0, left - 16))
             }
             frames.append(Frame(index: index, offset: offset, dataOffset: offset + 12, length: Int(length)))
             offset += 12 + Int(length) + 4

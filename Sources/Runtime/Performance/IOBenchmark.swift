@@ -92,7 +92,7 @@ public enum IOBenchmark {
             precondition(report.usedCache != nil && table.runCount == 1_270_872)
             return monotonicSeconds() - t
         default:
-            throw RuntimeError.invalidArgument("unknown phase '\(name)'")
+            throw RuntimeError.unusable(.unknownPhase(name))
         }
     }
 
@@ -100,7 +100,7 @@ public enum IOBenchmark {
         let (out, _) = try runProgram(exe, args)
         let parts = out.trimmedWhitespace.split(separator: " ")
         guard parts.count == 2, let seconds = Double(parts[0]), let kib = Int(parts[1]) else {
-            throw RuntimeError.invalidArgument("phase \(args) failed: \(out)")
+            throw RuntimeError.unusable(.phaseFailed("\(args)", output: out))
         }
         return (seconds, kib)
     }

@@ -44,7 +44,7 @@ public enum TrainerBenchmark {
                                          label: "bench", isSynthetic: false)
             bench.shouldStop = { false }
             let out = try bench.train(picked)
-            guard out.allSatisfy({ !$0.0.failed }) else { throw RuntimeError.invalidArgument("some trivial trials failed") }
+            guard out.allSatisfy({ !$0.0.failed }) else { throw RuntimeError.unusable(.benchmarkCheck("some trivial trials failed")) }
         }
         let wall = monotonicSeconds() - t
         var line = "\(formatCount(trials)) trials, parallel=2: \(fmt(wall, 2)) s wall (\(fmt(wall / Double(trials) * 1000, 2)) ms a trial)"
@@ -55,7 +55,7 @@ public enum TrainerBenchmark {
         t = monotonicSeconds()
         let reopened = try Ledger(path: path, space: "nb101")
         let reopen = monotonicSeconds() - t
-        guard reopened.records.count == trials else { throw RuntimeError.invalidArgument("reopened \(reopened.records.count) of \(trials) trials") }
+        guard reopened.records.count == trials else { throw RuntimeError.unusable(.benchmarkCheck("reopened \(reopened.records.count) of \(trials) trials")) }
         report("reopen with \(formatCount(trials)) trials: \(fmt(reopen * 1000, 1)) ms   goal ≤ 200 ms: \(reopen <= 0.2 ? "met" : "MISSED")\n")
     }
 

@@ -98,22 +98,22 @@ public final class Predictor: Sendable {
         initial: [Float]? = nil, order: [[Int]]? = nil, threads: Int = defaultThreads, progress: ((Int) -> Bool)? = nil
     ) throws -> Predictor {
         let n = indices.count
-        guard n > 0 else { throw RuntimeError.invalidArgument("cannot fit a predictor on an empty set") }
-        guard labels.count == n else { throw RuntimeError.invalidArgument("\(n) architectures but \(labels.count) labels") }
+        guard n > 0 else { throw RuntimeError.unusable(.emptyTrainingSet) }
+        guard labels.count == n else { throw RuntimeError.unusable(.labelCount(architectures: n, labels: labels.count)) }
         if let bad = labels.firstIndex(where: { !$0.isFinite }) {
-            throw RuntimeError.invalidArgument("label \(bad + 1) is \(labels[bad]); labels must be finite numbers")
+            throw RuntimeError.unusable(.nonFiniteLabel(index: bad, value: labels[bad]))
         }
-        guard config.batch >= 1, config.epochs >= 1 else { throw RuntimeError.invalidArgument("epochs and batch must be at least 1") }
+        guard config.batch >= 1, config.epochs >= 1 else { throw RuntimeError.unusable(.epochsAndBatch) }
         guard n >= config.batch else {
-            throw RuntimeError.invalidArgument("the training set has \(n) architectures, fewer than one batch of \(config.batch); lower batch= or train more")
+            throw RuntimeError.unusable(.fewerThanBatch(n, batch: config.batch))
         }
         if config.loss == .bce {
-            guard labels.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw RuntimeError.invalidArgument("classifier labels must be 0 or 1") }
+            guard labels.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw RuntimeError.unusable(.classifierLabels) }
         } else if let lo = labels.min(), let hi = labels.max(), lo == hi {
-            throw RuntimeError.invalidArgument("all \(n) labels equal \(lo); a regressor needs labels that differ")
+            throw RuntimeError.unusable(.constantLabels(n, value: lo))
         }
         if config.loss == .mse && config.shape.output != .linear, let out = labels.first(where: { $0 < 0 || $0 > 1 }) {
-            throw RuntimeError.invalidArgument("label \(out) is outside [0, 1]; sigmoid outputs predict fractions (use output=linear for other metrics)")
+            throw RuntimeError.unusable(.labelOutsideUnit(out))
         }
         // Labels are standardised: linear mode predicts (label − mean) / sd; the sigmoid modes
         // predict the label itself but measure the error in units of sd, so that the data
@@ -131,7 +131,7 @@ public final class Predictor: Sendable {
         let count = halves[0].net.layout.count
         let root = RandomStream(seed: config.seed, path: ["fit"])
         let start = initial ?? initialParameters(config, labels: labels)
-        guard start.count == count else { throw RuntimeError.invalidArgument("initial weights have \(start.count) values, the model \(count)") }
+        guard start.count == count else { throw RuntimeError.unusable(.weightCount(start.count, model: count)) }
         let params = FloatBuffer(start)
         let opt = AdamOptimizer(kind: config.optimizer, count: count, weightDecay: Float(config.weightDecay), decayMask: halves[0].net.layout.decayMask)
         let stepsPerEpoch = (n + config.batch - 1) / config.batch

@@ -72,28 +72,28 @@ public enum PredictorFile {
     public static func load(_ path: String, space: String = "nb101") throws -> Loaded {
         let f = try MappedFile(path: path)
         let b = Array(f.bytes)
-        func bad(_ d: String) -> RuntimeError { .malformed(DataPlace(file: path), detail: d) }
+        func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(DataPlace(file: path), problem) }
         guard b.count > magic.utf8.count + 5, Array(b[0..<magic.utf8.count]) == Array(magic.utf8) else {
-            throw bad("not an npsh predictor file (it does not start with '\(magic)')")
+            throw bad(.notPredictorFile(magic: magic))
         }
         let stored = b[(b.count - 4)...].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }.littleEndian
         guard CRC32C.checksum(Array(b[0..<(b.count - 4)])) == stored else {
             throw RuntimeError.crcMismatch(DataPlace(file: path), what: "predictor file")
         }
-        guard let nl1 = b.firstIndex(of: 10), let nl2 = b[(nl1 + 1)...].firstIndex(of: 10) else { throw bad("missing header line") }
+        guard let nl1 = b.firstIndex(of: 10), let nl2 = b[(nl1 + 1)...].firstIndex(of: 10) else { throw bad(.missingHeaderLine) }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: Data(b[(nl1 + 1)..<nl2])) } catch {
-            throw bad("unreadable header: \(error)")
+            throw bad(.header("\(error)"))
         }
         guard header.space == space else {
-            throw bad("the predictor was fitted on the '\(header.space)' space; the session's space is '\(space)'")
+            throw bad(.otherSpace(fitted: header.space, session: space))
         }
         var offset = nl2 + 1
         var models: [Predictor] = []
         for m in header.models {
             let expected = Network(shape: m.config.shape, capacity: 1).layout.count
-            guard m.count == expected else { throw bad("a model records \(m.count) parameters but its shape needs \(expected)") }
-            guard offset + 4 * m.count <= b.count - 4 else { throw bad("the parameters are truncated") }
+            guard m.count == expected else { throw bad(.parameterCount(m.count, needs: expected)) }
+            guard offset + 4 * m.count <= b.count - 4 else { throw bad(.parametersTruncated) }
             let params = b[offset..<(offset + 4 * m.count)].withUnsafeBytes { raw in
                 (0..<m.count).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self).littleEndian) }
             }
@@ -101,12 +101,12 @@ public enum PredictorFile {
             models.append(Predictor(config: m.config, parameters: params, labelMean: m.labelMean, labelScale: m.labelScale,
                                     epochLosses: m.finalLoss.map { [$0] } ?? [], stepLosses: []))
         }
-        guard offset == b.count - 4 else { throw bad("\(b.count - 4 - offset) unexpected bytes after the parameters") }
+        guard offset == b.count - 4 else { throw bad(.trailingBytes(b.count - 4 - offset)) }
         switch (header.kind, models.count) {
         case ("single", 1): return Loaded(predictor: .single(models[0]), trainedOn: header.trainedOn)
         case ("twostage", 2):
             return Loaded(predictor: .twoStage(classifier: models[0], regressor: models[1], threshold: header.threshold ?? 0.91), trainedOn: header.trainedOn)
-        default: throw bad("kind '\(header.kind)' with \(models.count) models")
+        default: throw bad(.modelCount(kind: header.kind, models.count))
         }
     }
 }

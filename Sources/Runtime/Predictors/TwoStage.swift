@@ -51,7 +51,7 @@ public enum FittedPredictor: Sendable {
                                    indices: [Int], labels: [Double], threads: Int = defaultThreads, progress: ((Int) -> Bool)? = nil) throws -> FittedPredictor {
         let classes = labels.map { $0 >= threshold ? 1.0 : 0.0 }
         guard classes.contains(1), classes.contains(0) else {
-            throw RuntimeError.invalidArgument("two-stage needs architectures on both sides of \(threshold * 100) %; all \(labels.count) are on one side")
+            throw RuntimeError.unusable(.twoStageOneSide(threshold: threshold, count: labels.count))
         }
         let c = try Predictor.fit(classifier, cells: cells, indices: indices, labels: classes, threads: threads, progress: progress)
         let keep = labels.indices.filter { labels[$0] >= threshold }

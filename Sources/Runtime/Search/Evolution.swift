@@ -25,7 +25,7 @@ public struct Evolution: Sendable {
     ) throws -> [(Architecture, Digest128, Double)] {
         guard SpaceGenerator.canGenerate(space) else { throw SpaceGenerator.unsupported(space) }
         guard population >= 2, tournament >= 1, tournament <= population, cycles >= 1, batch >= 1 else {
-            throw RuntimeError.invalidArgument("evolution needs population ≥ 2, 1 ≤ sample ≤ population, cycles ≥ 1")
+            throw RuntimeError.unusable(.evolutionParameters)
         }
         var rng = RandomStream(seed: seed, path: ["evolve"])
         var seen: [Digest128: Double] = [:]

@@ -12,7 +12,7 @@ public struct SearchProblem: Sendable {
     public let trainer: any Trainer
     public let architectures: [Architecture]
     /// The NB101 catalog, for evolution's initial draws (loaded only when needed).
-    public var catalog: @Sendable () throws -> NB101Catalog = { throw RuntimeError.invalidArgument("no NB101 catalog available") }
+    public var catalog: @Sendable () throws -> NB101Catalog = { throw RuntimeError.unusable(.noCatalog) }
     public var space: SpaceInfo { candidates.space }
     private let lookup = LazyIndex()
 
@@ -124,24 +124,24 @@ public enum Search {
         threads: Int = defaultThreads, progress: (@Sendable (Int) -> Bool)? = nil
     ) throws -> SearchCurve {
         let count = problem.candidates.count
-        guard count > 0 else { throw RuntimeError.invalidArgument("the benchmark has no architectures to search") }
-        guard runs >= 1 else { throw RuntimeError.invalidArgument("runs must be at least 1") }
+        guard count > 0 else { throw RuntimeError.unusable(.emptyBenchmark) }
+        guard runs >= 1 else { throw RuntimeError.unusable(.runsBelowOne) }
         switch method {
         case .oracle:
-            guard let b = problem.candidates.best() else { throw RuntimeError.invalidArgument("no architecture has a validation metric") }
+            guard let b = problem.candidates.best() else { throw RuntimeError.unusable(.noValidationMetric) }
             let test = b.test.isNaN ? b.validation : b.test
             return SearchCurve(name: name, runs: 1, validationMean: [b.validation], validationSD: [0], testMean: [test], testSD: [0],
                                timeMean: [.nan], trainedBeforePrediction: nil)
         case .random(let budget):
             guard budget >= 1, budget <= count else {
-                throw RuntimeError.invalidArgument("budget=\(budget) must be between 1 and the \(formatCount(count)) architectures of the benchmark")
+                throw RuntimeError.unusable(.budget(budget, count: count))
             }
         case .predictor(let c), .evolve(let c, _):
             guard c.n >= 1, c.k >= 1, c.n + c.k <= count else {
-                throw RuntimeError.invalidArgument("n + k = \(c.n + c.k) must not exceed the \(formatCount(count)) architectures of the benchmark")
+                throw RuntimeError.unusable(.nPlusK(c.n + c.k, count: count))
             }
             guard c.n >= c.regressor.batch else {
-                throw RuntimeError.invalidArgument("n=\(c.n) is smaller than one batch (\(c.regressor.batch)); raise n or lower batch=")
+                throw RuntimeError.unusable(.nBelowBatch(n: c.n, batch: c.regressor.batch))
             }
         }
         let workers = max(1, min(threads, runs))
@@ -232,7 +232,7 @@ public enum Search {
                                               exclude: Set(start.map(\.1)), catalog: p.catalog)
             let picked = try proposals.map { _, h, _ -> Int in
                 guard let i = p.index(of: h) else {
-                    throw RuntimeError.invalidArgument("evolution proposed \(h.hex), which the benchmark does not hold and cannot train")
+                    throw RuntimeError.unusable(.evolutionProposedUnknown(h.hex))
                 }
                 return i
             }

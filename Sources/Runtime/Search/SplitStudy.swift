@@ -28,13 +28,13 @@ public struct SplitStudy: Sendable {
     /// metrics[seed][split] (train, validation, test).
     public func run(_ set: ArchSet, threads: Int = defaultThreads) throws -> [[MetricSummary]] {
         guard fractions.count == 3, fractions.allSatisfy({ $0 > 0 }), abs(fractions.reduce(0, +) - 1) < 1e-9 else {
-            throw RuntimeError.invalidArgument("split fractions must be three positive numbers summing to 1, got \(fractions)")
+            throw RuntimeError.unusable(.splitFractions(fractions))
         }
-        guard !seeds.isEmpty else { throw RuntimeError.invalidArgument("seeds must not be empty") }
+        guard !seeds.isEmpty else { throw RuntimeError.unusable(.noSeeds) }
         let labeled = set.entries.filter { !$0.validation.isNaN }
-        guard labeled.count == set.count else { throw RuntimeError.invalidArgument("\(set.count - labeled.count) architectures have no validation metric") }
+        guard labeled.count == set.count else { throw RuntimeError.unusable(.unlabeled(set.count - labeled.count)) }
         let sz = sizes(set.count)
-        guard sz.allSatisfy({ $0 >= 2 }) else { throw RuntimeError.invalidArgument("\(set.count) architectures are too few to split \(fractions)") }
+        guard sz.allSatisfy({ $0 >= 2 }) else { throw RuntimeError.unusable(.tooFewToSplit(set.count, fractions: fractions)) }
         let archs = set.architectures, labels = set.entries.map(\.validation)
         // Each split metric uses the set's own metric where tests are recorded: test split
         // against test values when known, else validation.

@@ -7,14 +7,14 @@ enum GraphBuilder {
     /// Vertices are re-ordered topologically, ties kept in the given order.
     static func make(labels: [UInt8], names: [String], edges: [(Int, Int)], at place: DataPlace) throws -> LabeledGraph {
         let n = labels.count
-        guard n >= 1 else { throw RuntimeError.malformed(place, detail: "a graph needs at least one vertex") }
+        guard n >= 1 else { throw RuntimeError.malformed(place, .noVertices) }
         guard n <= LabeledGraph.maxVertices else {
-            throw RuntimeError.malformed(place, detail: "\(n) vertices; npsh encodes graphs of at most \(LabeledGraph.maxVertices)")
+            throw RuntimeError.malformed(place, .tooManyVertices(n, max: LabeledGraph.maxVertices))
         }
         var indegree = [Int](repeating: 0, count: n)
         var out = [[Int]](repeating: [], count: n)
         for (a, b) in edges {
-            if a == b { throw RuntimeError.malformed(place, detail: "'\(names[a])' feeds itself (a cycle)") }
+            if a == b { throw RuntimeError.malformed(place, .feedsItself(names[a])) }
             out[a].append(b)
             indegree[b] += 1
         }
@@ -31,7 +31,7 @@ enum GraphBuilder {
         }
         if order.count < n {
             let stuck = (0..<n).filter { indegree[$0] > 0 }.map { names[$0] }.sorted()
-            throw RuntimeError.malformed(place, detail: "the graph has a cycle through \(stuck.joined(separator: ", "))")
+            throw RuntimeError.malformed(place, .cycle(stuck))
         }
         var position = [Int](repeating: 0, count: n)
         for (p, v) in order.enumerated() { position[v] = p }
@@ -43,17 +43,17 @@ enum GraphBuilder {
     /// A graph written as {"ops": [labels], "edges": [[from, to], …]} (user spaces and
     /// exported sets), vertex indices as given, ordered topologically here.
     static func graph(json v: JSONValue, vocabulary: [String], at place: DataPlace) throws -> LabeledGraph {
-        guard let opList = v["ops"]?.array, !opList.isEmpty else { throw RuntimeError.malformed(place, detail: "missing 'ops' (the vertex labels)") }
+        guard let opList = v["ops"]?.array, !opList.isEmpty else { throw RuntimeError.malformed(place, .missingField(.vertexLabels)) }
         let names = try opList.enumerated().map { k, o -> String in
-            guard let s = o.string else { throw RuntimeError.malformed(place, detail: "op \(k) is not a string") }
+            guard let s = o.string else { throw RuntimeError.malformed(place, .opNotString(k)) }
             return s
         }
         let labels = try names.enumerated().map { k, s in try label(s, in: vocabulary, what: "op of vertex \(k)", at: place) }
-        guard let edgeList = v["edges"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'edges' (a list of [from, to] pairs)") }
+        guard let edgeList = v["edges"]?.array else { throw RuntimeError.malformed(place, .missingField(.edges)) }
         let edges = try edgeList.map { e -> (Int, Int) in
             guard let p = e.array, p.count == 2, let a = p[0].number, let b = p[1].number, a == a.rounded(), b == b.rounded(),
                   a >= 0, b >= 0, Int(a) < names.count, Int(b) < names.count else {
-                throw RuntimeError.malformed(place, detail: "edges must be [from, to] pairs of vertex indices 0…\(names.count - 1)")
+                throw RuntimeError.malformed(place, .edgePairs(lastIndex: names.count - 1))
             }
             return (Int(a), Int(b))
         }
@@ -63,8 +63,8 @@ enum GraphBuilder {
     /// The label index of `name` in `vocabulary`, or an error suggesting the nearest.
     static func label(_ name: String, in vocabulary: [String], what: String, at place: DataPlace) throws -> UInt8 {
         guard let i = vocabulary.firstIndex(of: name) else {
-            let hint = suggestion(for: name, among: vocabulary).map { " (did you mean '\($0)'?)" } ?? ""
-            throw RuntimeError.malformed(place, detail: "unknown \(what) '\(name)'\(hint); known: \(vocabulary.joined(separator: ", "))")
+            throw RuntimeError.malformed(place, .unknownLabel(what: what, name: name, suggestion: suggestion(for: name, among: vocabulary),
+                                                              known: vocabulary))
         }
         return UInt8(i)
     }
@@ -98,40 +98,40 @@ public enum NLPSpace {
     /// are errors naming the node.
     public static func graph(recipe: JSONValue, at place: DataPlace) throws -> LabeledGraph {
         guard case .object(let members) = recipe, !members.isEmpty else {
-            throw RuntimeError.malformed(place, detail: "'recepie' must be a non-empty object of nodes")
+            throw RuntimeError.malformed(place, .emptyRecipe)
         }
         var names: [String] = [], labels: [UInt8] = [], index: [String: Int] = [:]
         for (name, _) in members where index[name] == nil {
-            if inputs.contains(name) { throw RuntimeError.malformed(place, detail: "node '\(name)' reuses an input's name") }
+            if inputs.contains(name) { throw RuntimeError.malformed(place, .nodeReusesInput(name)) }
             index[name] = names.count
             names.append(name)
         }
         for (name, node) in members {
-            guard let op = node["op"]?.string else { throw RuntimeError.malformed(place, detail: "node '\(name)' has no 'op'") }
+            guard let op = node["op"]?.string else { throw RuntimeError.malformed(place, .nodeWithoutOp(name)) }
             labels.append(try GraphBuilder.label(op, in: vocabulary, what: "op of node '\(name)'", at: place))
-            if labels.last! < UInt8(inputs.count) { throw RuntimeError.malformed(place, detail: "node '\(name)': '\(op)' is an input, not an op") }
+            if labels.last! < UInt8(inputs.count) { throw RuntimeError.malformed(place, .inputAsOp(node: name, op: op)) }
         }
         var usedInputs: [String: Int] = [:]
         var edges: [(Int, Int)] = []
         var pendingInputs: [(String, Int)] = []
         for (name, node) in members {
             guard let list = node["input"]?.array, !list.isEmpty else {
-                throw RuntimeError.malformed(place, detail: "node '\(name)' has no 'input' list")
+                throw RuntimeError.malformed(place, .nodeWithoutInputs(name))
             }
             for item in list {
-                guard let src = item.string else { throw RuntimeError.malformed(place, detail: "node '\(name)': inputs must be names") }
+                guard let src = item.string else { throw RuntimeError.malformed(place, .inputNotName(node: name)) }
                 if let j = index[src] {
                     edges.append((j, index[name]!))
                 } else if inputs.contains(src) {
                     pendingInputs.append((src, index[name]!))
                 } else {
-                    let hint = suggestion(for: src, among: names + inputs).map { " (did you mean '\($0)'?)" } ?? ""
-                    throw RuntimeError.malformed(place, detail: "node '\(name)' reads '\(src)', which is neither an input nor a node (dangling)\(hint)")
+                    throw RuntimeError.malformed(place, .dangling(node: name, reads: src,
+                                                                  suggestion: suggestion(for: src, among: names + inputs)))
                 }
             }
         }
         let outputs = names.indices.filter { names[$0].hasPrefix("h_new_") }
-        guard !outputs.isEmpty else { throw RuntimeError.malformed(place, detail: "the recipe has no output node (h_new_0 …)") }
+        guard !outputs.isEmpty else { throw RuntimeError.malformed(place, .noOutputNode) }
         // Every node must feed an output.
         var feeds = Set(outputs)
         var changed = true
@@ -140,7 +140,7 @@ public enum NLPSpace {
             for (a, b) in edges where feeds.contains(b) && !feeds.contains(a) { feeds.insert(a); changed = true }
         }
         if let dead = names.indices.first(where: { !feeds.contains($0) }) {
-            throw RuntimeError.malformed(place, detail: "node '\(names[dead])' feeds no output (dangling)")
+            throw RuntimeError.malformed(place, .feedsNoOutput(names[dead]))
         }
         // Input vertices in fixed order, then nodes.
         for inp in inputs where pendingInputs.contains(where: { $0.0 == inp }) {
@@ -203,55 +203,55 @@ public struct UserSpaceHeader: Sendable, Equatable {
     }
 
     static func parse(_ v: JSONValue, at place: DataPlace) throws -> UserSpaceHeader {
-        func bad(_ d: String) -> RuntimeError { .malformed(place, detail: d) }
-        guard let name = v["npsh_space"]?.string, !name.isEmpty else { throw bad("the first line must declare the space: {\"npsh_space\": NAME, \"ops\": […], …}") }
-        guard ["nb101", "proxyless", "nlp"].contains(name) == false else { throw bad("'\(name)' is a built-in space's name; choose another") }
-        guard let list = v["ops"]?.array, !list.isEmpty else { throw bad("the header needs 'ops', the list of vertex labels") }
+        func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(place, problem) }
+        guard let name = v["npsh_space"]?.string, !name.isEmpty else { throw bad(.missingField(.spaceDeclaration)) }
+        guard ["nb101", "proxyless", "nlp"].contains(name) == false else { throw bad(.builtinSpaceName(name)) }
+        guard let list = v["ops"]?.array, !list.isEmpty else { throw bad(.missingField(.headerOps)) }
         let ops = try list.map { o -> String in
-            guard let s = o.string else { throw bad("'ops' must be strings") }
+            guard let s = o.string else { throw bad(.opsNotStrings) }
             return s
         }
-        guard Set(ops).count == ops.count else { throw bad("'ops' lists a label twice") }
-        guard ops.count <= 255 else { throw bad("at most 255 op labels") }
+        guard Set(ops).count == ops.count else { throw bad(.duplicateLabel) }
+        guard ops.count <= 255 else { throw bad(.tooManyLabels) }
         var lower = false
         if let l = v["lower_is_better"] {
-            guard case .bool(let b) = l else { throw bad("'lower_is_better' must be true or false") }
+            guard case .bool(let b) = l else { throw bad(.lowerIsBetterNotBool) }
             lower = b
         }
         var header = UserSpaceHeader(name: name, ops: ops, metric: v["metric"]?.string ?? "val",
                                      testMetric: v["test_metric"]?.string, timeField: v["time"]?.string, lowerIsBetter: lower)
         if let u = v["unit"] {
             guard let s = u.string, s == "fraction" || s == "percent" else {
-                throw bad("'unit' is an accuracy's unit in the file: \"fraction\" (0–1) or \"percent\" (0–100)")
+                throw bad(.unitValue)
             }
-            guard !lower else { throw bad("'unit' is for accuracies, which are not lower-is-better; drop 'unit' or 'lower_is_better'") }
+            guard !lower else { throw bad(.unitWithLoss) }
             header.unit = s
         }
         let generation = ["input", "output", "max_vertices", "max_edges"]
         let given = generation.filter { v[$0] != nil }
         if !given.isEmpty {
             guard given.count == generation.count else {
-                throw bad("to generate architectures the header needs all of \"input\", \"output\", \"max_vertices\" and \"max_edges\"; missing \(generation.filter { v[$0] == nil }.joined(separator: ", "))")
+                throw bad(.generationFields(missing: generation.filter { v[$0] == nil }))
             }
             func label(_ key: String) throws -> UInt8 {
-                guard let s = v[key]?.string, let i = ops.firstIndex(of: s) else { throw bad("'\(key)' must be one of 'ops'") }
+                guard let s = v[key]?.string, let i = ops.firstIndex(of: s) else { throw bad(.notAnOp(key)) }
                 return UInt8(i)
             }
             func count(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
                 guard let x = v[key]?.number, x == x.rounded(), range.contains(Int(x)) else {
-                    throw bad("'\(key)' must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+                    throw bad(.notWhole(key, range))
                 }
                 return Int(x)
             }
             let rules = GraphRules(input: try label("input"), output: try label("output"), maxVertices: try count("max_vertices", 2...LabeledGraph.maxVertices),
                                    maxEdges: try count("max_edges", 1...4096))
-            guard rules.input != rules.output else { throw bad("'input' and 'output' must be different ops") }
-            guard ops.count > 2 || rules.maxVertices == 2 else { throw bad("'ops' needs an interior op besides 'input' and 'output'") }
+            guard rules.input != rules.output else { throw bad(.sameInputOutput) }
+            guard ops.count > 2 || rules.maxVertices == 2 else { throw bad(.noInteriorOp) }
             header.rules = rules
         }
         if let t = v["time_unit"] {
             let scales = ["seconds": 1.0, "minutes": 60.0, "hours": 3600.0]
-            guard let s = t.string, let scale = scales[s] else { throw bad("'time_unit' must be \"seconds\", \"minutes\" or \"hours\"") }
+            guard let s = t.string, let scale = scales[s] else { throw bad(.timeUnit) }
             header.timeScale = scale
         }
         return header
@@ -262,12 +262,11 @@ public struct UserSpaceHeader: Sendable, Equatable {
     func metricValue(_ x: Double, field: String, at place: DataPlace) throws -> Double {
         guard metricKind == .accuracy, !x.isNaN else { return x }
         if unit == "percent" {
-            guard x >= 0 && x <= 100 else { throw RuntimeError.malformed(place, detail: "'\(field)' is \(x); percentages lie in [0, 100]") }
+            guard x >= 0 && x <= 100 else { throw RuntimeError.malformed(place, .notPercent(field, x)) }
             return x / 100
         }
         guard x >= 0 && x <= 1 else {
-            let hint = x > 1 && x <= 100 ? "; it looks like a percentage: add \"unit\": \"percent\" to the header" : ""
-            throw RuntimeError.malformed(place, detail: "'\(field)' is \(x), but this space's accuracies are fractions in [0, 1]\(hint)")
+            throw RuntimeError.malformed(place, .notFractionInUserSpace(field, x))
         }
         return x
     }

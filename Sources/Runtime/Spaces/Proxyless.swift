@@ -23,15 +23,13 @@ public struct ProxylessArch: Hashable, Sendable, CustomStringConvertible {
 
     /// Validates 22 codes; the error says which layer breaks which rule.
     public init(codes: [Int], at place: DataPlace? = nil) throws {
-        func fail(_ d: String) -> RuntimeError {
-            place.map { .malformed($0, detail: d) } ?? .invalidArgument(d)
-        }
-        guard codes.count == Self.layers else { throw fail("a ProxylessNAS architecture has 22 layer codes, got \(codes.count)") }
+        func fail(_ problem: ProxylessProblem) -> RuntimeError { .invalidProxyless(problem, at: place) }
+        guard codes.count == Self.layers else { throw fail(.layerCount(codes.count)) }
         for (i, c) in codes.enumerated() {
-            guard (0...6).contains(c) else { throw fail("layer \(i): code \(c) is not one of 0–6 (k3e3 … k7e6, 6 = zero)") }
-            if i == 0 && c > 2 { throw fail("layer 0: code \(c) is illegal; its expansion is fixed to 1, so only codes 0–2 apply") }
+            guard (0...6).contains(c) else { throw fail(.codeRange(layer: i, code: c)) }
+            if i == 0 && c > 2 { throw fail(.firstLayer(code: c)) }
             if Self.blockStarts.contains(i) && c == 6 {
-                throw fail("layer \(i): the first layer of a block (1, 5, 9, 13, 17, 21) cannot be zero")
+                throw fail(.blockStartZero(layer: i))
             }
         }
         self.codes = codes.map(UInt8.init)
@@ -39,9 +37,9 @@ public struct ProxylessArch: Hashable, Sendable, CustomStringConvertible {
 
     /// The architecture of a JSON object's "arch" list (the seed's pairs, exported sets).
     public init(json v: JSONValue, at place: DataPlace) throws {
-        guard let list = v["arch"]?.array else { throw RuntimeError.malformed(place, detail: "missing 'arch' (22 layer codes)") }
+        guard let list = v["arch"]?.array else { throw RuntimeError.malformed(place, .missingField(.arch)) }
         let codes = try list.map { x -> Int in
-            guard let n = x.number, n == n.rounded(), abs(n) < 1000 else { throw RuntimeError.malformed(place, detail: "'arch' holds a non-integer") }
+            guard let n = x.number, n == n.rounded(), abs(n) < 1000 else { throw RuntimeError.malformed(place, .archNotInteger) }
             return Int(n)
         }
         try self.init(codes: codes, at: place)

@@ -9,7 +9,7 @@ public enum SpaceGenerator {
     public static func canGenerate(_ space: SpaceInfo) -> Bool { space.kind == .nb101 || space.kind == .proxyless || space.rules != nil }
 
     static func unsupported(_ space: SpaceInfo) -> RuntimeError {
-        .invalidArgument("space \(space.name) cannot generate new architectures (only its benchmark's); a user space's header can give \"input\", \"output\", \"max_vertices\" and \"max_edges\" (docs/formats.md), or draw from a set: sample N from SET")
+        .unusable(.cannotGenerate(space: space.name))
     }
 
     /// A random DAG of a user space: 2…max vertices, input first and output last, interior
@@ -26,7 +26,7 @@ public enum SpaceGenerator {
                 return (.graph(g), UserSpaceHeader.identity(space: space.name, labels: space.opLabels, g))
             }
         }
-        throw RuntimeError.invalidArgument("space \(space.name): no graph within max_edges=\(rules.maxEdges) after 10,000 draws; raise max_edges")
+        throw RuntimeError.unusable(.noGraphWithin(space: space.name, maxEdges: rules.maxEdges))
     }
 
     /// The graph on the vertices that lie on an input → output path (the input is vertex 0,

@@ -44,14 +44,20 @@ public enum RuntimeError: Error, Sendable, Equatable {
     case emptyFile(String)
     case unreadable(String, reason: String)
     case unwritable(String, reason: String)
-    case truncated(DataPlace, detail: String)
+    /// A record header cut short (`left` of the `needs` bytes are there).
+    case truncated(DataPlace, left: Int, needs: Int)
+    /// A record whose header claims more data than the file holds.
+    case truncatedData(DataPlace, claims: Int, remain: Int)
     case crcMismatch(DataPlace, what: String)
-    case malformed(DataPlace, detail: String)
+    case malformed(DataPlace, RecordProblem)
     case invalidCell(CellProblem, at: DataPlace?)
     case staleCache(cache: String, source: String, reason: String)
     case foreignCache(String, reason: String)
     case incompleteCache(String)
-    case invalidArgument(String)
+    /// Values that do not fit together (a fit, a search, a split, a space, a benchmark).
+    case unusable(UsageProblem)
+    /// A ProxylessNAS architecture's codes break a rule (`place` when read from a file).
+    case invalidProxyless(ProxylessProblem, at: DataPlace?)
     case unknownFormat(String)
     /// Ctrl-C stopped the work named (e.g. "the fit").
     case interrupted(String)
@@ -94,16 +100,20 @@ extension RuntimeError: CustomStringConvertible {
         case .emptyFile(let p): return "\(p): the file is empty"
         case .unreadable(let p, let r): return "\(p): cannot read: \(r)"
         case .unwritable(let p, let r): return "\(p): cannot write: \(r)"
-        case .truncated(let place, let d): return "\(place): truncated: \(d)"
+        case .truncated(let place, let left, let needs): return "\(place): truncated: \(left) bytes left, a record header needs \(needs)"
+        case .truncatedData(let place, let claims, let remain):
+            return "\(place): truncated: the record claims \(claims) bytes of data, \(remain) remain"
         case .crcMismatch(let place, let what): return "\(place): CRC-32C mismatch in the \(what) (corrupt file)"
-        case .malformed(let place, let d): return "\(place): \(d)"
+        case .malformed(let place, let problem): return "\(place): \(problem)"
         case .invalidCell(let problem, let place):
             return place.map { "\($0): invalid cell: \(problem)" } ?? "invalid cell: \(problem)"
         case .staleCache(let cache, let source, let reason):
             return "\(cache): stale cache for \(source): \(reason); delete it or open the source again to re-import"
         case .foreignCache(let p, let r): return "\(p): not an npsh benchmark cache: \(r)"
         case .incompleteCache(let p): return "\(p): the cache was never completed (import interrupted); it will be rebuilt"
-        case .invalidArgument(let m): return m
+        case .unusable(let problem): return problem.description
+        case .invalidProxyless(let problem, let place):
+            return place.map { "\($0): \(problem)" } ?? problem.description
         case .unknownFormat(let p):
             return "\(p): unknown benchmark format; expected a .tfrecord, a .jsonl table or an npsh .sqlite cache"
         case .interrupted(let what): return "interrupted (Ctrl-C); \(what) was abandoned"

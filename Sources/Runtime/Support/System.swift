@@ -9,7 +9,7 @@ import Darwin
 /// Runs a program (found on PATH), waits, and returns its standard output and exit status.
 public func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, status: Int32) {
     var fds: [Int32] = [0, 0]
-    guard pipe(&fds) == 0 else { throw RuntimeError.invalidArgument("could not create a pipe to run \(exe)") }
+    guard pipe(&fds) == 0 else { throw RuntimeError.unusable(.cannotStart(program: exe, reason: "no pipe: \(String(cString: strerror(errno)))")) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
@@ -25,7 +25,7 @@ public func runProgram(_ exe: String, _ args: [String]) throws -> (output: Strin
     close(fds[1])
     guard rc == 0 else {
         close(fds[0])
-        throw RuntimeError.invalidArgument("could not start \(exe): \(String(cString: strerror(rc)))")
+        throw RuntimeError.unusable(.cannotStart(program: exe, reason: String(cString: strerror(rc))))
     }
     var out: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 4096)

@@ -79,7 +79,7 @@ public final class TrainerBench: Bench, @unchecked Sendable {
     /// The `Trainer` view: indices into `trained` (what `all` lists), answered from the
     /// results already held; nothing runs.
     public func train(_ cells: [Int], epochs: Int?, rng: inout RandomStream) throws -> [Observation] {
-        if let e = epochs { throw RuntimeError.invalidArgument("a trainer trains at its own budget; epochs=\(e) does not apply") }
+        if let e = epochs { throw RuntimeError.unusable(.trainerBudget(epochs: e)) }
         return cells.map { i in
             let e = trained[i]
             return Observation(cell: i, validation: e.validation, test: e.test, trainingTime: .nan)
@@ -174,7 +174,7 @@ public struct CandidateTrainer: Trainer, Sendable {
     }
 
     public func train(_ cells: [Int], epochs: Int?, rng: inout RandomStream) throws -> [Observation] {
-        if let e = epochs { throw RuntimeError.invalidArgument("a trainer trains at its own budget; epochs=\(e) does not apply") }
+        if let e = epochs { throw RuntimeError.unusable(.trainerBudget(epochs: e)) }
         let out = try bench.train(cells.map { (candidates.entries[$0].arch, candidates.entries[$0].hash) })
         return zip(cells, out).map { i, r in Observation(cell: i, validation: r.0.validation, test: r.0.test, trainingTime: r.1) }
     }
