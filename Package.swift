@@ -3,6 +3,8 @@ import PackageDescription
 
 // Linux only (Debian's system libraries; the trainer launcher uses vfork, prctl's parent-death
 // signal, pipe2 and /proc/self/exe; file times come from st_mtim). No macOS platform is claimed.
+let testable: [SwiftSetting] = [.unsafeFlags(["-enable-testing"])]
+
 let package = Package(
     name: "npsh",
     products: [
@@ -27,12 +29,17 @@ let package = Package(
         .target(
             name: "CKernels", path: "Sources/CKernels",
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
+        // Built with testability in every configuration, so the tests (run in release, for
+        // speed) reach kernels and helpers that stay internal; the release build and the test
+        // build share one set of flags, so neither rebuilds the other.
         .target(
             name: "Runtime",
-            dependencies: ["CBLAS", "CKernels", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["CBLAS", "CKernels", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: testable),
         .target(
             name: "Interpreter",
-            dependencies: ["Runtime", "CReadline"]),
+            dependencies: ["Runtime", "CReadline"],
+            swiftSettings: testable),
         .executableTarget(
             name: "npsh",
             dependencies: [

@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+@testable import Runtime
 import XCTest
 
 /// The npsh executable, driven as a user drives it: exit codes, notebooks, standard input.

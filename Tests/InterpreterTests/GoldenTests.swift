@@ -1,6 +1,6 @@
 import Foundation
-import Interpreter
-import Runtime
+@testable import Interpreter
+@testable import Runtime
 import XCTest
 
 /// Golden scripts: every .npx file under golden/ is a notebook whose expected output

@@ -1,6 +1,6 @@
 import Foundation
-import Interpreter
-import Runtime
+@testable import Interpreter
+@testable import Runtime
 import XCTest
 
 /// Completion logic without a terminal (the readline hook only forwards to it).

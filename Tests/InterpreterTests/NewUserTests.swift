@@ -1,6 +1,6 @@
 import Foundation
-import Interpreter
-import Runtime
+@testable import Interpreter
+@testable import Runtime
 import XCTest
 
 /// What a new user hit first (issue 11): each bug has a test here that failed before its fix.

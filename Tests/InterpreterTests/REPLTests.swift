@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+@testable import Runtime
 import XCTest
 
 /// The REPL driven through a real terminal: tmux runs npsh, send-keys types, capture-pane

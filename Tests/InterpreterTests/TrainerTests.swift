@@ -1,6 +1,6 @@
 import Foundation
-import Interpreter
-import Runtime
+@testable import Interpreter
+@testable import Runtime
 import XCTest
 
 /// Real training (issue 13): real subprocesses — a toy shell trainer and npsh's own

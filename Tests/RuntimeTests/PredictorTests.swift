@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+@testable import Runtime
 import XCTest
 
 final class PredictorTests: XCTestCase {

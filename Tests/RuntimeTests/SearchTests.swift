@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+@testable import Runtime
 import XCTest
 
 /// A small benchmark where validation and test disagree on purpose.

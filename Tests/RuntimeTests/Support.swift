@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+@testable import Runtime
 import XCTest
 
 /// Shared test data: ../shared/data beside the package. Tests that need it skip with a

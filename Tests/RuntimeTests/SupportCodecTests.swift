@@ -1,4 +1,4 @@
-import Runtime
+@testable import Runtime
 import XCTest
 
 final class SupportCodecTests: XCTestCase {

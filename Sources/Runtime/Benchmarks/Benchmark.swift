@@ -5,16 +5,16 @@
 
 /// What a source recorded for one training run. Unknown values are NaN.
 public struct RunRecord: Equatable, Sendable {
-    public var trainAccuracy: Float
-    public var validationAccuracy: Float
-    public var testAccuracy: Float
-    public var trainingTime: Float
-    public var halfwayTrainAccuracy: Float
-    public var halfwayValidationAccuracy: Float
-    public var halfwayTestAccuracy: Float
-    public var halfwayTrainingTime: Float
+    var trainAccuracy: Float
+    var validationAccuracy: Float
+    var testAccuracy: Float
+    var trainingTime: Float
+    var halfwayTrainAccuracy: Float
+    var halfwayValidationAccuracy: Float
+    var halfwayTestAccuracy: Float
+    var halfwayTrainingTime: Float
 
-    public static let fieldCount = 8
+    static let fieldCount = 8
 
     public init(
         trainAccuracy: Float = .nan, validationAccuracy: Float, testAccuracy: Float = .nan,
@@ -53,7 +53,7 @@ public struct RunTable: Sendable, Equatable {
     /// Runs of cell i are `offsets[i] ..< offsets[i + 1]`.
     public let offsets: [Int32]
     /// `RunRecord.fieldCount` floats per run.
-    public let fields: [Float]
+    let fields: [Float]
 
     public init(epochs: Int, offsets: [Int32], fields: [Float]) {
         precondition(fields.count == Int(offsets.last ?? 0) * RunRecord.fieldCount)
@@ -62,7 +62,7 @@ public struct RunTable: Sendable, Equatable {
         self.fields = fields
     }
 
-    public func runCount(_ cell: Int) -> Int { Int(offsets[cell + 1] - offsets[cell]) }
+    func runCount(_ cell: Int) -> Int { Int(offsets[cell + 1] - offsets[cell]) }
 
     public func run(_ cell: Int, _ k: Int) -> RunRecord {
         fields.withUnsafeBufferPointer { RunRecord(fields: $0.baseAddress! + (Int(offsets[cell]) + k) * RunRecord.fieldCount) }
@@ -96,7 +96,7 @@ public final class BenchmarkTable: Sendable {
     /// One table per epoch budget, ascending.
     public let budgets: [RunTable]
     /// The budget `train` and `all` report by default (108 when recorded).
-    public let defaultEpochs: Int
+    let defaultEpochs: Int
 
     public init(source: BenchmarkSource, cells: [NB101Cell], hashes: [Digest128], parameters: [Int32], budgets: [RunTable]) {
         precondition(cells.count == hashes.count && cells.count == parameters.count)
@@ -110,12 +110,12 @@ public final class BenchmarkTable: Sendable {
 
     public var count: Int { cells.count }
     public var isSynthetic: Bool { source == .synthetic }
-    public var epochBudgets: [Int] { budgets.map(\.epochs) }
+    var epochBudgets: [Int] { budgets.map(\.epochs) }
 
     /// Total number of recorded runs over all budgets.
-    public var runCount: Int { budgets.reduce(0) { $0 + Int($1.offsets.last ?? 0) } }
+    var runCount: Int { budgets.reduce(0) { $0 + Int($1.offsets.last ?? 0) } }
 
-    public func runTable(epochs: Int? = nil) throws -> RunTable {
+    func runTable(epochs: Int? = nil) throws -> RunTable {
         let e = epochs ?? defaultEpochs
         guard let t = budgets.first(where: { $0.epochs == e }) else {
             throw RuntimeError.unusable(.noRunsAt(label: source.label, epochs: e, recorded: epochBudgets))
@@ -127,12 +127,12 @@ public final class BenchmarkTable: Sendable {
     public func index(of hash: Digest128) -> Int? { sortedIndex(of: hash, in: hashes) }
 
     /// Mean test accuracy over the recorded runs (NaN when none recorded a test accuracy).
-    public func meanTest(_ cell: Int, epochs: Int? = nil) throws -> Double {
+    func meanTest(_ cell: Int, epochs: Int? = nil) throws -> Double {
         try meanOf(cell, epochs: epochs) { $0.testAccuracy }
     }
 
     /// Mean validation accuracy over the recorded runs.
-    public func meanValidation(_ cell: Int, epochs: Int? = nil) throws -> Double {
+    func meanValidation(_ cell: Int, epochs: Int? = nil) throws -> Double {
         try meanOf(cell, epochs: epochs) { $0.validationAccuracy }
     }
 
@@ -155,7 +155,7 @@ public struct Observation: Equatable, Sendable {
     /// Test accuracy, mean over the recorded runs (fraction; NaN if none recorded).
     public var test: Double
     /// Training time of the run picked, seconds (NaN if not recorded).
-    public var trainingTime: Double
+    var trainingTime: Double
 }
 
 /// Anything that can train architectures: a benchmark table today, a user's training
@@ -184,7 +184,7 @@ extension BenchmarkTable: Trainer {
 /// Collects (hash, cell, parameters, budget, run) rows in any order and builds a table.
 /// Runs are kept in flat arrays and grouped by one stable sort, so a 1.27M-run import
 /// allocates nothing per cell.
-public struct BenchmarkBuilder {
+struct BenchmarkBuilder {
     private var index: [Digest128: Int32] = [:]
     private var cells: [NB101Cell] = []
     private var hashes: [Digest128] = []
@@ -211,7 +211,7 @@ public struct BenchmarkBuilder {
         return i
     }
 
-    public mutating func addRun(_ row: Int, epochs: Int, _ run: RunRecord) {
+    mutating func addRun(_ row: Int, epochs: Int, _ run: RunRecord) {
         runRows.append(Int32(row))
         runEpochs.append(Int32(epochs))
         runs.append(run)

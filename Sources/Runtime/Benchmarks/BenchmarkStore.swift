@@ -9,7 +9,7 @@
 
 /// What `BenchmarkStore` reports about how a benchmark was opened (for standard error).
 public struct OpenReport: Sendable {
-    public var usedCache: String?
+    var usedCache: String?
     public var wroteCache: String?
     public var notes: [String] = []
 }
@@ -59,7 +59,7 @@ public struct BenchmarkStore: Sendable {
     }
 
     /// Opens a cache file directly, refusing it when its recorded source has changed.
-    public func openCache(_ path: String) throws -> (BenchmarkTable, OpenReport) {
+    func openCache(_ path: String) throws -> (BenchmarkTable, OpenReport) {
         let (table, source) = try BenchmarkCache.read(path: path)
         var report = OpenReport(usedCache: path)
         if source.kind == "tfrecord" || source.kind == "jsonl" {
@@ -81,7 +81,7 @@ public struct BenchmarkStore: Sendable {
     }
 
     /// The cache file used for a source path.
-    public func cachePath(for source: String) -> String {
+    func cachePath(for source: String) -> String {
         let abs = absolutePath(source)
         let base = abs.split(separator: "/").last.map(String.init) ?? "bench"
         let key = String(fnv1a64(abs), radix: 16)

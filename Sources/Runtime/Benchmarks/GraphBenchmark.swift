@@ -36,7 +36,7 @@ public struct GraphRun: Sendable, Equatable {
 public final class GraphBenchmark: Bench, Sendable {
     public let space: SpaceInfo
     public let label: String
-    public let archs: [Architecture]
+    let archs: [Architecture]
     public let hashes: [Digest128]
     public let runs: [[GraphRun]]
     /// Lines skipped on purpose (NAS-Bench-NLP runs whose status is not OK), reported.
@@ -123,7 +123,7 @@ public final class GraphBenchmark: Bench, Sendable {
     }
 
     /// The seed's ProxylessNAS pairs: {"arch": [22 codes], "val_acc": fraction}.
-    public static func loadProxyless(_ path: String) throws -> GraphBenchmark {
+    static func loadProxyless(_ path: String) throws -> GraphBenchmark {
         let rows = try lines(path).map { number, v -> (Architecture, Digest128, GraphRun) in
             let place = DataPlace.line(path, number)
             let a = try ProxylessArch(json: v, at: place)
@@ -136,7 +136,7 @@ public final class GraphBenchmark: Bench, Sendable {
 
     /// NAS-Bench-NLP logs: the final epoch's validation loss (and test loss) of each run
     /// whose status is OK; others are skipped and listed.
-    public static func loadNLP(_ path: String) throws -> GraphBenchmark {
+    static func loadNLP(_ path: String) throws -> GraphBenchmark {
         var rows: [(Architecture, Digest128, GraphRun)] = [], skipped: [String] = []
         var largest = 0
         for (number, v) in try lines(path) {

@@ -13,7 +13,7 @@ import Dispatch
 // This is the format of the shared nb101-20k.jsonl. Several lines for the same cell add
 // runs. The default budget is 108 epochs when present; `metric: "val_acc_36"` picks another.
 
-public enum JSONLTableLoader {
+enum JSONLTableLoader {
     public static func load(path: String, metric: String? = nil, threads: Int = defaultThreads) throws -> (BenchmarkTable, UInt64) {
         let file = try MappedFile(path: path)
         let bytes = file.bytes.bindMemory(to: UInt8.self)
@@ -98,7 +98,7 @@ public enum JSONLTableLoader {
 }
 
 /// Reading and writing cells as JSON objects (`matrix`, `ops`, optional `hash`).
-public enum ArchitectureJSON {
+enum ArchitectureJSON {
     /// The validated cell of an object, and its hash; a given hash must match.
     public static func cell(from v: JSONValue, at place: DataPlace) throws -> (NB101Cell, Digest128) {
         func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(place, problem) }

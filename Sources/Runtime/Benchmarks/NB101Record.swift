@@ -13,13 +13,13 @@ import Dispatch
 //                            double train_accuracy = 3; double validation_accuracy = 4;
 //                            double test_accuracy = 5; string checkpoint_path = 6; }
 
-public struct EvaluationData: Equatable, Sendable {
-    public var currentEpoch = 0.0
-    public var trainingTime = 0.0
-    public var trainAccuracy = 0.0
-    public var validationAccuracy = 0.0
-    public var testAccuracy = 0.0
-    public var checkpointPath = ""
+struct EvaluationData: Equatable, Sendable {
+    var currentEpoch = 0.0
+    var trainingTime = 0.0
+    var trainAccuracy = 0.0
+    var validationAccuracy = 0.0
+    var testAccuracy = 0.0
+    var checkpointPath = ""
 
     public init(currentEpoch: Double = 0, trainingTime: Double = 0, trainAccuracy: Double = 0,
                 validationAccuracy: Double = 0, testAccuracy: Double = 0, checkpointPath: String = "") {
@@ -32,10 +32,10 @@ public struct EvaluationData: Equatable, Sendable {
     }
 }
 
-public struct ModelMetrics: Equatable, Sendable {
-    public var evaluationData: [EvaluationData] = []
-    public var trainableParameters: Int32 = 0
-    public var totalTime = 0.0
+struct ModelMetrics: Equatable, Sendable {
+    var evaluationData: [EvaluationData] = []
+    var trainableParameters: Int32 = 0
+    var totalTime = 0.0
 
     public init(evaluationData: [EvaluationData] = [], trainableParameters: Int32 = 0, totalTime: Double = 0) {
         self.evaluationData = evaluationData
@@ -45,7 +45,7 @@ public struct ModelMetrics: Equatable, Sendable {
 }
 
 /// A decoded record.
-public struct NB101Record: Equatable, Sendable {
+struct NB101Record: Equatable, Sendable {
     public var hash: Digest128
     public var epochs: Int
     public var cell: NB101Cell
@@ -212,7 +212,7 @@ enum Proto {
 
 extension NB101Record {
     /// Decodes one record's data (the JSON row). `place` names the record in errors.
-    public static func decode(_ data: UnsafeRawBufferPointer, at place: DataPlace) throws -> NB101Record {
+    static func decode(_ data: UnsafeRawBufferPointer, at place: DataPlace) throws -> NB101Record {
         func bad(_ problem: RecordProblem) -> RuntimeError { .malformed(place, problem) }
         let bytes = data.bindMemory(to: UInt8.self)
         var s = JSONScanner(bytes)
@@ -269,7 +269,7 @@ extension NB101Record {
     }
 
     /// The record's data, as the official files hold it.
-    public func encode() -> [UInt8] {
+    func encode() -> [UInt8] {
         let row = "[\(JSONWriter.quote(hash.hex)), \(epochs), \(JSONWriter.quote(cell.adjacencyString)), "
             + "\(JSONWriter.quote(cell.ops.joined(separator: ","))), \(JSONWriter.quote(Base64.encode(Proto.encode(metrics))))]"
         return Array(row.utf8)
@@ -277,7 +277,7 @@ extension NB101Record {
 }
 
 /// Reads an official NAS-Bench-101 `.tfrecord` (only108 or full) into a table.
-public enum NB101TFRecordLoader {
+enum NB101TFRecordLoader {
     /// The table and a content digest of the file (a fold of every record's CRC).
     public static func load(path: String, threads: Int = defaultThreads) throws -> (BenchmarkTable, UInt64) {
         let file = try MappedFile(path: path)
@@ -310,7 +310,7 @@ public enum NB101TFRecordLoader {
 
 /// Writes a table in the official tfrecord format: one record per run, each with the
 /// evaluations at epoch 0, halfway (when recorded) and the final epoch.
-public enum NB101TFRecordWriter {
+enum NB101TFRecordWriter {
     public static func write(_ table: BenchmarkTable, to path: String) throws {
         let out = try FileWriter(path: path)
         for budget in table.budgets {

@@ -23,25 +23,25 @@ import Dispatch
 // keyed by the cell's hash, so a cell's values do not depend on enumeration order.
 
 public enum SyntheticLandscape {
-    public static let beta: [Double] = [
+    static let beta: [Double] = [
         -1.7536640592550825, 0.06337273055720068, 0.03587812156460579, 0.06417526962009384,
         0.03843601503867627, -0.10004745691445452, -0.1200129519361005, -0.009546934431549635,
         -0.0011607496342170545, -0.2123185185218877, -0.24002146767717375, -0.00938374763619083,
         -0.1802767947820679,
     ]
-    public static let cellSD = 0.13
-    public static let tailProbability = 0.01
-    public static let tailMean = 0.6
-    public static let runSD = 0.03
-    public static let testShift = 0.07
+    static let cellSD = 0.13
+    static let tailProbability = 0.01
+    static let tailMean = 0.6
+    static let runSD = 0.03
+    static let testShift = 0.07
     public static let testSD = 0.02
-    public static let divergeProbability = 0.0012
-    public static let divergedAccuracy = 0.0951
-    public static let runsPerCell = 3
-    public static let landscapeSeed: UInt64 = 101
+    static let divergeProbability = 0.0012
+    static let divergedAccuracy = 0.0951
+    static let runsPerCell = 3
+    static let landscapeSeed: UInt64 = 101
 
     /// Structural features of a cell, in the order of `beta`.
-    public static func features(_ cell: NB101Cell) -> [Double] {
+    static func features(_ cell: NB101Cell) -> [Double] {
         let n = cell.vertices
         var c3 = 0.0, c1 = 0.0, mp = 0.0
         for v in 1..<max(1, n - 1) {

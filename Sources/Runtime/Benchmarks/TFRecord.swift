@@ -13,19 +13,19 @@ import Darwin
 //
 // Both CRCs are checked on every record; a short tail is reported as truncation.
 
-public enum TFRecord {
+enum TFRecord {
     /// One record's data within a mapped file.
-    public struct Frame: Sendable {
+    struct Frame: Sendable {
         public var index: Int
         /// Offset of the record's header.
         public var offset: Int
-        public var dataOffset: Int
+        var dataOffset: Int
         public var length: Int
     }
 
     /// Scans the framing of `file`, checking the length CRCs (data CRCs are checked by
     /// `checkData`, so that callers may spread that work over threads).
-    public static func frames(_ file: MappedFile) throws -> [Frame] {
+    static func frames(_ file: MappedFile) throws -> [Frame] {
         let bytes = file.bytes
         var frames: [Frame] = []
         frames.reserveCapacity(file.count / 300)
@@ -53,7 +53,7 @@ public enum TFRecord {
     }
 
     /// Checks a record's data CRC.
-    public static func checkData(_ file: MappedFile, _ frame: Frame) throws {
+    static func checkData(_ file: MappedFile, _ frame: Frame) throws {
         let bytes = file.bytes
         let crc = bytes.loadUnaligned(fromByteOffset: frame.dataOffset + frame.length, as: UInt32.self).littleEndian
         if CRC32C.masked(CRC32C.checksum(bytes.baseAddress! + frame.dataOffset, count: frame.length)) != crc {
@@ -62,7 +62,7 @@ public enum TFRecord {
     }
 
     /// The framed bytes of one record.
-    public static func frame(_ data: [UInt8]) -> [UInt8] {
+    static func frame(_ data: [UInt8]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(data.count + 16)
         var length = UInt64(data.count).littleEndian
@@ -118,7 +118,7 @@ public final class FileWriter {
 
     public func write(_ text: String) throws { try write(Array(text.utf8)) }
 
-    public func flush() throws {
+    func flush() throws {
         var done = 0
         while done < buffer.count {
             let n = buffer.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + done, $0.count - done) }

@@ -16,7 +16,7 @@ import Darwin
 
 public enum BLAS {
     /// The kernel OpenBLAS is using ("Haswell", "SkylakeX", "Prescott", …).
-    public static var coreName: String {
+    static var coreName: String {
         guard let p = openblas_get_corename() else { return "unknown" }
         return String(cString: p)
     }
@@ -26,7 +26,7 @@ public enum BLAS {
     public static func useSingleThread() { openblas_set_num_threads(1) }
 
     /// The core type to force, or nil when nothing needs doing.
-    public static func fastCoreType(current: String, environment: [String: String], cpuFlags: Set<String>) -> String? {
+    static func fastCoreType(current: String, environment: [String: String], cpuFlags: Set<String>) -> String? {
         guard environment["OPENBLAS_CORETYPE"] == nil, current.lowercased() == "prescott" else { return nil }
         if cpuFlags.contains("avx512f") && cpuFlags.contains("avx512bw") && cpuFlags.contains("avx512vl") { return "SkylakeX" }
         if cpuFlags.contains("avx2") && cpuFlags.contains("fma") { return "Haswell" }
@@ -34,7 +34,7 @@ public enum BLAS {
     }
 
     /// The CPU's feature flags from /proc/cpuinfo (empty elsewhere).
-    public static func cpuFlags() -> Set<String> {
+    static func cpuFlags() -> Set<String> {
         // /proc files report size 0, so read them with read(2) rather than map them.
         let fd = open("/proc/cpuinfo", O_RDONLY)
         guard fd >= 0 else { return [] }
@@ -71,7 +71,7 @@ public enum BLAS {
     }
 
     /// C = alpha·op(A)·op(B) + beta·C, row-major, single precision.
-    public static func sgemm(
+    static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int

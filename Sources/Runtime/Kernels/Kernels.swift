@@ -6,7 +6,7 @@
 /// its transpose (the bidirectional GCN's two directions).
 ///
 ///   adj: (B, V, V) 0/1     counts: (B)     af, ab: (B, V, V)
-public func normalizedAdjacency(
+func normalizedAdjacency(
     _ adj: UnsafePointer<Float>, _ counts: UnsafePointer<Int32>, batch B: Int, vertices V: Int,
     forward af: UnsafeMutablePointer<Float>, backward ab: UnsafeMutablePointer<Float>
 ) {
@@ -36,7 +36,7 @@ public func normalizedAdjacency(
 ///
 ///   a: (B, V, V)   x: (B·V rows, stride ldx)   out: (B·V rows, stride ldo), D columns used
 @inline(__always)
-public func batchedPropagate(
+func batchedPropagate(
     _ a: UnsafePointer<Float>, transpose: Bool, _ x: UnsafePointer<Float>, ldx: Int,
     _ out: UnsafeMutablePointer<Float>, ldo: Int, batch B: Int, vertices V: Int, columns D: Int, accumulate: Bool
 ) {
@@ -57,7 +57,7 @@ public func batchedPropagate(
 
 /// Adds a bias row to every row: out (rows, stride ld) += bias (cols).
 @inline(__always)
-public func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, _ bias: UnsafePointer<Float>, cols: Int) {
+func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, _ bias: UnsafePointer<Float>, cols: Int) {
     for r in 0..<rows {
         let o = out + r * ld
         for c in 0..<cols { o[c] += bias[c] }
@@ -66,7 +66,7 @@ public func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, _ bi
 
 /// Column sums into a bias gradient: db (cols) += Σ_rows dz (rows, stride ld).
 @inline(__always)
-public func accumulateBiasGradient(_ dz: UnsafePointer<Float>, ld: Int, rows: Int, _ db: UnsafeMutablePointer<Float>, cols: Int) {
+func accumulateBiasGradient(_ dz: UnsafePointer<Float>, ld: Int, rows: Int, _ db: UnsafeMutablePointer<Float>, cols: Int) {
     for r in 0..<rows {
         let z = dz + r * ld
         for c in 0..<cols { db[c] += z[c] }
@@ -77,7 +77,7 @@ public func accumulateBiasGradient(_ dz: UnsafePointer<Float>, ld: Int, rows: In
 ///
 ///   z: (rows, 2D)   h: (rows, D)
 @inline(__always)
-public func bidirectionalReLUMean(_ z: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
+func bidirectionalReLUMean(_ z: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
     for r in 0..<rows {
         let zf = z + r * 2 * D, zb = zf + D, hr = h + r * D
         for d in 0..<D { hr[d] = 0.5 * (max(zf[d], 0) + max(zb[d], 0)) }
@@ -86,7 +86,7 @@ public func bidirectionalReLUMean(_ z: UnsafePointer<Float>, _ h: UnsafeMutableP
 
 /// Backward of `bidirectionalReLUMean`: dz = [dh/2 ⊙ (zf > 0) | dh/2 ⊙ (zb > 0)].
 @inline(__always)
-public func bidirectionalReLUMeanBackward(_ z: UnsafePointer<Float>, _ dh: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
+func bidirectionalReLUMeanBackward(_ z: UnsafePointer<Float>, _ dh: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
     for r in 0..<rows {
         let zf = z + r * 2 * D, zb = zf + D, g = dh + r * D, of = dz + r * 2 * D, ob = of + D
         for d in 0..<D {
@@ -99,17 +99,17 @@ public func bidirectionalReLUMeanBackward(_ z: UnsafePointer<Float>, _ dh: Unsaf
 
 /// In-place ReLU; backward masks by the stored output.
 @inline(__always)
-public func reluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+func reluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     for i in 0..<n { x[i] = max(x[i], 0) }
 }
 
 @inline(__always)
-public func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, count n: Int) {
+func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, count n: Int) {
     for i in 0..<n where y[i] <= 0 { dy[i] = 0 }
 }
 
 /// Inverted dropout: x *= mask, where mask is 0 or 1/(1-p), drawn from `rng`.
-public func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
+func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
     let keep = 1 / (1 - p)
     let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
     // One 64-bit draw gives four 16-bit uniforms; p is compared at 16-bit resolution. The
@@ -122,14 +122,14 @@ public func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutable
 }
 
 @inline(__always)
-public func multiplyInPlace(_ x: UnsafeMutablePointer<Float>, by m: UnsafePointer<Float>, count n: Int) {
+func multiplyInPlace(_ x: UnsafeMutablePointer<Float>, by m: UnsafePointer<Float>, count n: Int) {
     for i in 0..<n { x[i] *= m[i] }
 }
 
 /// Mean over each graph's real vertices.
 ///
 ///   h: (B, V, D)   counts: (B)   g: (B, D)
-public func meanPool(_ h: UnsafePointer<Float>, counts: UnsafePointer<Int32>, _ g: UnsafeMutablePointer<Float>, batch B: Int, vertices V: Int, dim D: Int) {
+func meanPool(_ h: UnsafePointer<Float>, counts: UnsafePointer<Int32>, _ g: UnsafeMutablePointer<Float>, batch B: Int, vertices V: Int, dim D: Int) {
     for b in 0..<B {
         let n = Int(counts[b])
         let o = g + b * D
@@ -144,7 +144,7 @@ public func meanPool(_ h: UnsafePointer<Float>, counts: UnsafePointer<Int32>, _ 
 }
 
 /// Backward of `meanPool`: dh[b, v] = dg[b] / n_b for real vertices, 0 for padding.
-public func meanPoolBackward(_ dg: UnsafePointer<Float>, counts: UnsafePointer<Int32>, _ dh: UnsafeMutablePointer<Float>, batch B: Int, vertices V: Int, dim D: Int) {
+func meanPoolBackward(_ dg: UnsafePointer<Float>, counts: UnsafePointer<Int32>, _ dh: UnsafeMutablePointer<Float>, batch B: Int, vertices V: Int, dim D: Int) {
     for b in 0..<B {
         let n = Int(counts[b])
         let inv = n > 0 ? 1 / Float(n) : 0
@@ -170,7 +170,7 @@ import Darwin
 /// distinct row. Inference uses it before the GCN's dense products: a vertex's
 /// representation after one layer depends only on its op and its neighbours' ops, so a
 /// batch of 1,024 cells holds few distinct rows, and the product of those is exact.
-public final class RowDeduplicator {
+final class RowDeduplicator {
     private var slots: [Int32] = []
     /// For each row, the index of its distinct row.
     public private(set) var map: [Int32] = []

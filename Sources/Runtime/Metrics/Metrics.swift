@@ -41,7 +41,7 @@ public enum Metrics {
     }
 
     /// Kendall's τ-b in O(n log n).
-    public static func kendallTau(_ x: [Double], _ y: [Double]) -> Double {
+    static func kendallTau(_ x: [Double], _ y: [Double]) -> Double {
         precondition(x.count == y.count)
         let n = x.count
         guard n > 1 else { return .nan }
@@ -99,7 +99,7 @@ public enum Metrics {
     }
 
     /// Kendall's τ-b by counting every pair: the O(n²) reference for tests.
-    public static func kendallTauNaive(_ x: [Double], _ y: [Double]) -> Double {
+    static func kendallTauNaive(_ x: [Double], _ y: [Double]) -> Double {
         var c = 0.0, d = 0.0, tx = 0.0, ty = 0.0
         for i in 0..<x.count {
             for j in (i + 1)..<max(i + 1, x.count) {
@@ -113,7 +113,7 @@ public enum Metrics {
     }
 
     /// Ranks with ties given their average rank (1-based).
-    public static func ranks(_ x: [Double]) -> [Double] {
+    static func ranks(_ x: [Double]) -> [Double] {
         let order = x.indices.sorted { x[$0] < x[$1] }
         var r = [Double](repeating: 0, count: x.count)
         var i = 0
@@ -132,7 +132,7 @@ public enum Metrics {
         pearson(ranks(x), ranks(y))
     }
 
-    public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
+    static func pearson(_ x: [Double], _ y: [Double]) -> Double {
         let n = Double(x.count)
         guard x.count > 1 else { return .nan }
         let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
@@ -142,7 +142,7 @@ public enum Metrics {
     }
 
     /// The share of the true top k among the predicted top k (higher is better for both).
-    public static func precisionAtK(predicted p: [Double], truth t: [Double], k: Int) -> Double {
+    static func precisionAtK(predicted p: [Double], truth t: [Double], k: Int) -> Double {
         guard k > 0, k <= p.count else { return .nan }
         let topP = Set(p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(k))
         let topT = Set(t.indices.sorted { t[$0] != t[$1] ? t[$0] > t[$1] : $0 < $1 }.prefix(k))
@@ -155,7 +155,7 @@ public struct ClassifierReport: Sendable, Equatable {
     public var accuracy: Double
     /// Accurate architectures the classifier rejects, as a share of all accurate ones.
     public var falseNegativeRate: Double
-    public var falsePositiveRate: Double
+    var falsePositiveRate: Double
 
     public init(probabilities p: [Double], truth t: [Double], threshold: Double) {
         var tp = 0, tn = 0, fp = 0, fn = 0

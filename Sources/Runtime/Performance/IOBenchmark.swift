@@ -12,7 +12,7 @@ import Dispatch
 /// sequential read of the file with CRC-32C over every byte is measured in the same run
 /// as the reference the import is compared with.
 public enum IOBenchmark {
-    public static let goals: [String: Double] = ["enumerate": 10, "import": 5, "reopen": 1]
+    static let goals: [String: Double] = ["enumerate": 10, "import": 5, "reopen": 1]
 
     public static func run(directory: String?, executable: String = "/proc/self/exe", report: (String) -> Void) throws {
         let dir = directory ?? makeTemporaryDirectory()
@@ -58,7 +58,7 @@ public enum IOBenchmark {
     }
 
     /// VmHWM from /proc/self/status, in KiB (0 where unavailable).
-    public static func peakResidentKiB() -> Int {
+    static func peakResidentKiB() -> Int {
         let fd = open("/proc/self/status", O_RDONLY)
         guard fd >= 0 else { return 0 }
         defer { close(fd) }

@@ -16,10 +16,10 @@ import Darwin
 public enum PredictorBenchmark {
     /// The faster of the two PyTorch 2.13 CPU ports on these 2-core machines, as measured by
     /// this benchmark (2026-11-29): fit by the math port, predict by the plain port.
-    public static let recordedFit = 8.1, recordedPredict = 3.6
+    static let recordedFit = 8.1, recordedPredict = 3.6
     /// ../shared/NOTES.md's figures for "a plain PyTorch port": not reproduced here — the
     /// plain port above takes 8–11 s and 3.6 s — so they are printed, not used.
-    public static let notesFit = 110.0, notesPredict = 34.0
+    static let notesFit = 110.0, notesPredict = 34.0
 
     public static func run(reference python: String?, report: (String) -> Void) throws {
         BLAS.useSingleThread()

@@ -6,9 +6,9 @@ public struct Series: Sendable, Equatable {
     public enum Style: Sendable, Equatable { case line, points, bars }
     public var name: String
     public var xs: [Double]
-    public var ys: [Double]
+    var ys: [Double]
     /// A ± band around a line (std over runs); nil for none.
-    public var band: [Double]?
+    var band: [Double]?
     public var style: Style
 
     public init(name: String, xs: [Double], ys: [Double], band: [Double]? = nil, style: Style = .line) {
@@ -23,25 +23,25 @@ public struct Series: Sendable, Equatable {
 
 public struct Figure: Sendable, Equatable {
     public var title: String
-    public var xLabel: String
-    public var yLabel: String
+    var xLabel: String
+    var yLabel: String
     public var series: [Series]
     /// Draw the y = x diagonal (predicted-vs-true scatter).
-    public var diagonal = false
+    var diagonal = false
     /// Lines of text added under the legend entries (τ, MSE, R², the benchmark's label).
     public var notes: [String] = []
     /// Bar width in x units, for histograms.
-    public var barWidth: Double = 0
+    var barWidth: Double = 0
     /// Dotted vertical markers: where a predictor search starts picking (N).
-    public var markers: [Marker] = []
+    var markers: [Marker] = []
 
-    public struct Marker: Sendable, Equatable {
+    struct Marker: Sendable, Equatable {
         public var x: Double
         public var label: String
     }
 
     /// Points of point series outside the view (hidden by the quantile cut).
-    public var hiddenPoints: Int {
+    var hiddenPoints: Int {
         let (xr, yr) = bounds()
         return series.filter { $0.style == .points }.reduce(0) { n, s in
             n + s.xs.indices.filter { s.xs[$0].isFinite && s.ys[$0].isFinite && (!xr.contains(s.xs[$0]) || !yr.contains(s.ys[$0])) }.count
@@ -59,7 +59,7 @@ public struct Figure: Sendable, Equatable {
 
     /// Scatter plots: the view starts at this quantile of the data (outliers below it, such
     /// as diverged runs near 10 %, would squash the bulk into a corner); nil shows all.
-    public var lowerQuantile: Double? = nil
+    var lowerQuantile: Double? = nil
 
     /// The data range, with bands, bars from zero and the diagonal, padded 4 %.
     func bounds() -> (x: ClosedRange<Double>, y: ClosedRange<Double>) {
@@ -104,7 +104,7 @@ public struct Figure: Sendable, Equatable {
 }
 
 /// Tick positions: 1, 2 or 5 × 10^k steps, about `target` of them inside the range.
-public func niceTicks(_ r: ClosedRange<Double>, target: Int = 6) -> [Double] {
+func niceTicks(_ r: ClosedRange<Double>, target: Int = 6) -> [Double] {
     let span = r.upperBound - r.lowerBound
     guard span > 0, span.isFinite else { return [r.lowerBound] }
     let raw = span / Double(max(target, 2))

@@ -2,7 +2,7 @@
 // generic sans-serif family, colours from a fixed colour-blind-safe palette (Okabe–Ito).
 
 public enum SVGRenderer {
-    public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+    static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
     /// The plot area of a figure and its scales.
     struct Frame {

@@ -1,6 +1,6 @@
 /// An owned float32 buffer (kernels work on raw pointers; this frees them).
-public final class FloatBuffer: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<Float>
+final class FloatBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
     public init(_ count: Int) {
@@ -16,13 +16,13 @@ public final class FloatBuffer: @unchecked Sendable {
 
     deinit { pointer.deallocate() }
 
-    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+    var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
     public func zero() { pointer.update(repeating: 0, count: count) }
 }
 
 /// What a predictor reads for a batch of architectures: graph encodings (one-hot ops,
 /// adjacency, real-vertex counts) and the flat vector [ops ‖ upper triangle] for MLP/CNN.
-public final class InputBatch: @unchecked Sendable {
+final class InputBatch: @unchecked Sendable {
     public let capacity: Int
     public let vertices: Int
     public let opKinds: Int
@@ -32,7 +32,7 @@ public final class InputBatch: @unchecked Sendable {
     public let counts: UnsafeMutablePointer<Int32>
     public let flat: FloatBuffer     // (B, V·F + V(V−1)/2)
 
-    public var flatWidth: Int { vertices * opKinds + vertices * (vertices - 1) / 2 }
+    var flatWidth: Int { vertices * opKinds + vertices * (vertices - 1) / 2 }
 
     public init(capacity: Int, vertices: Int = 7, opKinds: Int = 5) {
         self.capacity = capacity
@@ -49,7 +49,7 @@ public final class InputBatch: @unchecked Sendable {
 
     /// Fills the batch with `items[indices]`: one-hot ops, adjacency, vertex counts and the
     /// flat [ops ‖ upper triangle] vector.
-    public func fill<T: GraphWritable>(_ items: [T], _ indices: ArraySlice<Int>) {
+    func fill<T: GraphWritable>(_ items: [T], _ indices: ArraySlice<Int>) {
         precondition(indices.count <= capacity)
         size = indices.count
         let V = vertices, F = opKinds, W = flatWidth

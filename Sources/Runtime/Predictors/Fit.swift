@@ -67,12 +67,12 @@ public final class Predictor: Sendable {
     public let config: FitConfig
     public let parameters: [Float]
     /// Linear mode predicts (label − mean) / scale.
-    public let labelMean: Double
-    public let labelScale: Double
+    let labelMean: Double
+    let labelScale: Double
     /// Mean training loss of each epoch.
     public let epochLosses: [Double]
     /// Loss of each optimisation step (the batch's loss before the update).
-    public let stepLosses: [Float]
+    let stepLosses: [Float]
 
     public init(config: FitConfig, parameters: [Float], labelMean: Double, labelScale: Double, epochLosses: [Double], stepLosses: [Float]) {
         self.config = config
@@ -188,7 +188,7 @@ public final class Predictor: Sendable {
     /// The weights a fit starts from: Glorot-uniform from the "init" stream, zero biases,
     /// and for sigmoid outputs the output bias set so the first prediction is the label
     /// mean (otherwise the whole learning-rate budget goes into moving the mean).
-    public static func initialParameters(_ config: FitConfig, labels: [Double]) -> [Float] {
+    static func initialParameters(_ config: FitConfig, labels: [Double]) -> [Float] {
         let layout = Network(shape: config.shape, capacity: 1).layout
         let params = FloatBuffer(layout.count)
         var rng = RandomStream(seed: config.seed, path: ["fit"]).child("init")
@@ -224,7 +224,7 @@ public final class Predictor: Sendable {
     }
 
     /// `lossAndGradient` for tests (loss unit 1).
-    public static func lossAndGradientForTesting(_ z: Float, target: Float, config: FitConfig) -> (Float, Float) {
+    static func lossAndGradientForTesting(_ z: Float, target: Float, config: FitConfig) -> (Float, Float) {
         lossAndGradient(z, target: target, config: config)
     }
 

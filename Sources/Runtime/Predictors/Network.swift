@@ -48,9 +48,9 @@ public struct NetworkShape: Sendable, Equatable, Codable {
 
 /// One network — a body (Bodies.swift) and the head — with its workspace for batches of up
 /// to `capacity`.
-public final class Network: @unchecked Sendable {
+final class Network: @unchecked Sendable {
     public let shape: NetworkShape
-    public let layout: ParameterLayout
+    let layout: ParameterLayout
     public let capacity: Int
     let body: NetworkBody
     var headW: [Int] = [], headB: [Int] = []
@@ -89,20 +89,20 @@ public final class Network: @unchecked Sendable {
     /// pays (on by default). It changes only the last bits of some outputs — OpenBLAS rounds
     /// a row's product differently at different places in a panel — never what a fixed batch
     /// gives; tests turn it off to compare inference with the training forward bit for bit.
-    public var distinctRowProducts: Bool {
+    var distinctRowProducts: Bool {
         get { (body as? GCNBody)?.distinctRowProducts ?? false }
         set { (body as? GCNBody)?.distinctRowProducts = newValue }
     }
 
     /// Rows and distinct rows seen by GCN inference products, and rows actually multiplied,
     /// per layer (for the benchmark); zeros for other bodies.
-    public var dedupRows: [Int] { (body as? GCNBody)?.dedupRows ?? [Int](repeating: 0, count: shape.layers) }
-    public var dedupUnique: [Int] { (body as? GCNBody)?.dedupUnique ?? [Int](repeating: 0, count: shape.layers) }
-    public var multipliedRows: [Int] { (body as? GCNBody)?.multipliedRows ?? [Int](repeating: 0, count: shape.layers) }
+    var dedupRows: [Int] { (body as? GCNBody)?.dedupRows ?? [Int](repeating: 0, count: shape.layers) }
+    var dedupUnique: [Int] { (body as? GCNBody)?.dedupUnique ?? [Int](repeating: 0, count: shape.layers) }
+    var multipliedRows: [Int] { (body as? GCNBody)?.multipliedRows ?? [Int](repeating: 0, count: shape.layers) }
 
     /// The raw output z for each architecture of the batch: (B).
     @discardableResult
-    public func forward(_ params: UnsafePointer<Float>, _ batch: InputBatch, training: Bool, rng: inout RandomStream) -> UnsafeMutablePointer<Float> {
+    func forward(_ params: UnsafePointer<Float>, _ batch: InputBatch, training: Bool, rng: inout RandomStream) -> UnsafeMutablePointer<Float> {
         let B = batch.size
         precondition(B <= capacity)
         batchSize = B
@@ -120,7 +120,7 @@ public final class Network: @unchecked Sendable {
     }
 
     /// Backpropagates dL/dz (B) from the last `forward(training:)`, adding into `grads`.
-    public func backward(_ params: UnsafePointer<Float>, _ grads: UnsafeMutablePointer<Float>, _ batch: InputBatch, dz: UnsafePointer<Float>) {
+    func backward(_ params: UnsafePointer<Float>, _ grads: UnsafeMutablePointer<Float>, _ batch: InputBatch, dz: UnsafePointer<Float>) {
         let B = batchSize
         // Head, last layer first.
         var dy = gradA.pointer, spare = gradB.pointer

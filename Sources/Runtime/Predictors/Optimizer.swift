@@ -8,13 +8,13 @@ public enum OptimizerKind: String, Sendable, CaseIterable, Codable {
 }
 
 /// Cosine decay from `base` to 0 over `total` steps: a function of the step (0-based).
-public func cosineLearningRate(base: Double, step: Int, total: Int) -> Double {
+func cosineLearningRate(base: Double, step: Int, total: Int) -> Double {
     guard total > 0 else { return base }
     return base * 0.5 * (1 + cosPortable(Double.pi * Double(step) / Double(total)))
 }
 
 /// Adam state plus its update (β1 0.9, β2 0.999, ε 1e-8, as PyTorch's defaults).
-public final class AdamOptimizer {
+final class AdamOptimizer {
     public let kind: OptimizerKind
     public let weightDecay: Float
     let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8

@@ -1,17 +1,17 @@
 /// A model's parameters in one flat array, with a named view of each tensor, so optimizers
 /// and saving treat every model alike.
-public struct ParameterLayout: Sendable, Equatable {
-    public struct Tensor: Sendable, Equatable {
+struct ParameterLayout: Sendable, Equatable {
+    struct Tensor: Sendable, Equatable {
         public var name: String
         public var offset: Int
         public var rows: Int
-        public var cols: Int
+        var cols: Int
         /// Weights get Glorot init and weight decay; biases start at zero and are not decayed.
-        public var isWeight: Bool
+        var isWeight: Bool
         public var count: Int { rows * cols }
     }
 
-    public private(set) var tensors: [Tensor] = []
+    private(set) var tensors: [Tensor] = []
     public private(set) var count = 0
 
     public init() {}
@@ -26,7 +26,7 @@ public struct ParameterLayout: Sendable, Equatable {
 
     /// Glorot-uniform weights (fan in = rows, fan out = cols), or He-uniform (fan in only)
     /// for deep ReLU stacks, and zero biases.
-    public func initialise(_ p: UnsafeMutablePointer<Float>, rng: inout RandomStream, he: Bool = false) {
+    func initialise(_ p: UnsafeMutablePointer<Float>, rng: inout RandomStream, he: Bool = false) {
         for t in tensors {
             if t.isWeight {
                 let limit = (6.0 / Double(he ? t.rows : t.rows + t.cols)).squareRoot()
@@ -38,7 +38,7 @@ public struct ParameterLayout: Sendable, Equatable {
     }
 
     /// 1 for decayed parameters (weights), 0 for biases.
-    public var decayMask: [Float] {
+    var decayMask: [Float] {
         var m = [Float](repeating: 0, count: count)
         for t in tensors where t.isWeight { for i in 0..<t.count { m[t.offset + i] = 1 } }
         return m

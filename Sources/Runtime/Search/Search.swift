@@ -242,7 +242,7 @@ public enum Search {
         return trace
     }
 
-    public static func topIndicesForTesting(_ scores: [Double], k: Int, lowerIsBetter: Bool, key: (Int) -> Digest128) -> [Int] {
+    static func topIndicesForTesting(_ scores: [Double], k: Int, lowerIsBetter: Bool, key: (Int) -> Digest128) -> [Int] {
         topIndices(scores, k: k, lowerIsBetter: lowerIsBetter, key: key)
     }
 

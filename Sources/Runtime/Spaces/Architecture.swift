@@ -39,7 +39,7 @@ public struct LabeledGraph: Hashable, Sendable {
     public func edge(_ r: Int, _ c: Int) -> Bool { edges[r] & (1 << UInt64(c)) != 0 }
 
     /// A stable text form (ops, then each row's targets), the input of `hash`.
-    public var canonicalText: String {
+    var canonicalText: String {
         ops.map(String.init).joined(separator: ",") + "|"
             + edges.map { row in (0..<64).filter { row & (1 << UInt64($0)) != 0 }.map(String.init).joined(separator: " ") }
             .joined(separator: ";")
@@ -49,7 +49,7 @@ public struct LabeledGraph: Hashable, Sendable {
     /// from (out-degree, in-degree, label), refined `vertices` times by the sorted hashes of
     /// in- and out-neighbours; the sorted final hashes), with the ops' names as labels. Two
     /// vertex orders of one graph give the same text.
-    public func isomorphismText(labels: [String]) -> String {
+    func isomorphismText(labels: [String]) -> String {
         let n = vertices
         var h = (0..<n).map { v -> String in
             let outDeg = edges[v].nonzeroBitCount
@@ -138,11 +138,11 @@ public enum MetricKind: String, Sendable, Codable {
 /// How a user space makes new architectures (its header's "input", "output",
 /// "max_vertices" and "max_edges"): DAGs from its input label to its output label, interior
 /// vertices labelled with the other ops.
-public struct GraphRules: Sendable, Equatable, Codable {
+struct GraphRules: Sendable, Equatable, Codable {
     public var input: UInt8
     public var output: UInt8
     public var maxVertices: Int
-    public var maxEdges: Int
+    var maxEdges: Int
 
     public init(input: UInt8, output: UInt8, maxVertices: Int, maxEdges: Int) {
         self.input = input
@@ -168,7 +168,7 @@ public struct SpaceInfo: Sendable, Equatable, Codable {
     public var metric: MetricKind
     /// A user space's rules for new architectures; nil where it has none (it then knows only
     /// its file's architectures). NB101 and ProxylessNAS generate by their own rules.
-    public var rules: GraphRules?
+    var rules: GraphRules?
     /// A user space whose accuracies are written in percent (its header's "unit"); trainers
     /// report in that unit too.
     public var percent: Bool?

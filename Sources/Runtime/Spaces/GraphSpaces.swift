@@ -75,7 +75,7 @@ enum GraphBuilder {
 /// `h_new_*`. The graph has one vertex per used input (labelled by its name) and one per node
 /// (labelled by its op), edges from each input to its consumer.
 public enum NLPSpace {
-    public static let inputs = ["x", "h_prev_0", "h_prev_1", "h_prev_2"]
+    static let inputs = ["x", "h_prev_0", "h_prev_1", "h_prev_2"]
     public static let ops = ["linear", "blend", "elementwise_prod", "elementwise_sum",
                              "activation_tanh", "activation_sigm", "activation_leaky_relu"]
     public static let vocabulary = inputs + ops
@@ -87,7 +87,7 @@ public enum NLPSpace {
 
     /// A recipe's identity: its nodes sorted by name, each with its op and ordered inputs
     /// (the graph alone loses input order, which `blend` depends on).
-    public static func canonicalText(recipe: JSONValue) -> String {
+    static func canonicalText(recipe: JSONValue) -> String {
         guard case .object(let members) = recipe else { return "" }
         return members.sorted { $0.0 < $1.0 }.map { name, node in
             "\(name)=\(node["op"]?.string ?? "")(" + (node["input"]?.array ?? []).map { $0.string ?? "" }.joined(separator: ",") + ")"
@@ -174,23 +174,23 @@ public enum NLPSpace {
 /// vertices in any order (npsh orders them topologically), edges as [from, to] pairs over
 /// the line's own vertex indices. A cycle, an unknown op, an edge out of range or a missing
 /// metric is an error with the file and line.
-public struct UserSpaceHeader: Sendable, Equatable {
+struct UserSpaceHeader: Sendable, Equatable {
     public var name: String
     public var ops: [String]
     public var metric: String
-    public var testMetric: String?
-    public var timeField: String?
+    var testMetric: String?
+    var timeField: String?
     /// Seconds per unit of the time field ("time_unit": seconds, minutes or hours).
-    public var timeScale: Double = 1
+    var timeScale: Double = 1
     public var lowerIsBetter: Bool
     /// An accuracy's unit in the file ("unit": "fraction" or "percent"); nil for other metrics.
     public var unit: String?
     /// How new architectures are made ("input", "output", "max_vertices", "max_edges").
-    public var rules: GraphRules?
+    var rules: GraphRules?
 
     /// What the metric is: an accuracy when the header gives its unit (or, in older files,
     /// when its name ends in "acc"), a loss when lower is better, else a score.
-    public var metricKind: MetricKind {
+    var metricKind: MetricKind {
         if unit != nil { return .accuracy }
         return lowerIsBetter ? .loss : metric.hasSuffix("acc") ? .accuracy : .score
     }

@@ -34,8 +34,8 @@ public enum NB101Op: UInt8, CaseIterable, Sendable {
 /// interior vertex v (1 ... vertices-2) at bit `2 * (v - 1)`, the op's raw value.
 public struct NB101Cell: Hashable, Sendable {
     public static let maxVertices = 7
-    public static let maxEdges = 9
-    public static let opNames = ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "output"]
+    static let maxEdges = 9
+    static let opNames = ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "output"]
 
     public let vertices: Int
     public let adjacency: UInt64
@@ -169,7 +169,7 @@ public struct NB101Cell: Hashable, Sendable {
     public var hash: Digest128 { NB101Hash.hash(self) }
 
     /// Row-major adjacency string, as in the official tfrecord ("0100…").
-    public var adjacencyString: String {
+    var adjacencyString: String {
         String(decoding: (0..<vertices * vertices).map { edge($0 / vertices, $0 % vertices) ? UInt8(49) : 48 },
                as: UTF8.self)
     }

@@ -11,6 +11,6 @@ extension NB101Cell {
 }
 
 /// The NAS-Bench-101 space as a whole.
-public enum NB101Space {
+enum NB101Space {
     public static let size = 423_624
 }

@@ -19,7 +19,7 @@ public struct NB101Catalog: Sendable {
     public let hashes: [Digest128]
 
     /// Counts by vertex count, index 0 ... 7.
-    public var countsByVertices: [Int] {
+    var countsByVertices: [Int] {
         var c = [Int](repeating: 0, count: 8)
         for cell in cells { c[cell.vertices] += 1 }
         return c
@@ -29,7 +29,7 @@ public struct NB101Catalog: Sendable {
     public func index(of hash: Digest128) -> Int? { sortedIndex(of: hash, in: hashes) }
 }
 
-public enum NB101Enumeration {
+enum NB101Enumeration {
     /// Every distinct cell of the space (423,624), sorted by hash.
     public static func enumerate(threads: Int = defaultThreads) -> NB101Catalog {
         let cells = distinctCells()
@@ -48,7 +48,7 @@ public enum NB101Enumeration {
     }
 
     /// Official hashes of `cells`, computed on `threads` threads.
-    public static func hashAll(_ cells: [NB101Cell], threads: Int) -> [Digest128] {
+    static func hashAll(_ cells: [NB101Cell], threads: Int) -> [Digest128] {
         var hashes = [Digest128](repeating: Digest128(hi: 0, lo: 0), count: cells.count)
         let chunks = max(1, threads) * 16
         hashes.withUnsafeMutableBufferPointer { out in

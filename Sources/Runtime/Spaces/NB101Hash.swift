@@ -9,7 +9,7 @@
 // Hashes are 32-character lower-case hex strings; sorting them as strings equals sorting
 // the digests as big-endian words, which is what `Digest128` compares.
 
-public enum NB101Hash {
+enum NB101Hash {
     /// The official hash of a (pruned) cell.
     public static func hash(_ cell: NB101Cell) -> Digest128 {
         let n = cell.vertices

@@ -12,10 +12,10 @@
 
 public struct ProxylessArch: Hashable, Sendable, CustomStringConvertible {
     public static let layers = 22
-    public static let codeNames = ["k3e3", "k5e3", "k7e3", "k3e6", "k5e6", "k7e6", "zero"]
-    public static let blockStarts: Set<Int> = [1, 5, 9, 13, 17, 21]
+    static let codeNames = ["k3e3", "k5e3", "k7e3", "k3e6", "k5e6", "k7e6", "zero"]
+    static let blockStarts: Set<Int> = [1, 5, 9, 13, 17, 21]
     public static let graphVertices = layers + 2
-    public static let vertexLabels = ["input"] + codeNames + ["output"]
+    static let vertexLabels = ["input"] + codeNames + ["output"]
     /// 3 · 6^6 · 7^15.
     public static let sizeText = "664,506,689,423,701,824 (≈ 6.6·10^17)"
 
@@ -56,7 +56,7 @@ public struct ProxylessArch: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// One layer changed to another allowed code (regularised evolution's mutation).
-    public func mutated(_ rng: inout RandomStream) -> ProxylessArch {
+    func mutated(_ rng: inout RandomStream) -> ProxylessArch {
         var c = codes
         let i = rng.int(below: Self.layers)
         let n = Self.choices(at: i)

@@ -91,7 +91,7 @@ public enum SpaceGenerator {
 
     /// One random change: NB101 flips an edge or changes an interior op (retrying until
     /// the result is a valid cell different from the parent); ProxylessNAS changes a layer.
-    public static func mutate(_ a: Architecture, space: SpaceInfo, rng: inout RandomStream) -> (Architecture, Digest128)? {
+    static func mutate(_ a: Architecture, space: SpaceInfo, rng: inout RandomStream) -> (Architecture, Digest128)? {
         switch a {
         case .proxyless(let p):
             let m = p.mutated(&rng)

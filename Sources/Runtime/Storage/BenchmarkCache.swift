@@ -17,12 +17,12 @@ import GRDB
 // file whose meta says complete=0, which is refused as incomplete, never read as a table.
 
 /// Where a cached table came from, to detect a stale cache.
-public struct CacheSource: Equatable, Sendable {
+struct CacheSource: Equatable, Sendable {
     public var kind: String
     public var path: String
     public var size: Int
-    public var mtime: Int64
-    public var digest: UInt64
+    var mtime: Int64
+    var digest: UInt64
 
     public init(kind: String, path: String, size: Int, mtime: Int64, digest: UInt64) {
         self.kind = kind
@@ -33,14 +33,14 @@ public struct CacheSource: Equatable, Sendable {
     }
 }
 
-public enum BenchmarkCache {
-    public static let format = "npsh-benchmark-cache"
+enum BenchmarkCache {
+    static let format = "npsh-benchmark-cache"
     public static let version = 1
     static let chunkSize = 65_536
 
     /// A hook for tests: called after each chunk is written; throwing aborts the import as a
     /// crash would (the ".partial" file is left behind).
-    public typealias ChunkHook = (Int) throws -> Void
+    typealias ChunkHook = (Int) throws -> Void
 
     /// Writes `table` to `path` atomically.
     public static func write(_ table: BenchmarkTable, source: CacheSource, to path: String, afterChunk: ChunkHook? = nil) throws {
@@ -171,7 +171,7 @@ public enum BenchmarkCache {
     }
 
     /// Marks a cache as still matching its source after the source was touched.
-    public static func updateSourceTime(path: String, mtime: Int64) throws {
+    static func updateSourceTime(path: String, mtime: Int64) throws {
         do {
             let db = try DatabaseQueue(path: path)
             try db.write { try $0.execute(sql: "UPDATE meta SET value = ? WHERE key = 'source_mtime'", arguments: [String(mtime)]) }

@@ -42,7 +42,7 @@ public struct TrialRecord: Sendable, Equatable {
 }
 
 public final class Ledger {
-    public static let format = "npsh-ledger"
+    static let format = "npsh-ledger"
     public static let version = 1
     public let path: String
     /// The space its trials belong to.
@@ -181,7 +181,7 @@ public final class Ledger {
     }
 
     /// Records a spec's argv so that `show trials` can name it.
-    public func noteSpec(_ spec: TrainerSpec) throws {
+    func noteSpec(_ spec: TrainerSpec) throws {
         try write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO specs VALUES (?, ?, ?, ?)",
                            arguments: [spec.identity, JSONWriter.write(.array(spec.argv.map { .string($0) })), spec.metric, String(spec.seed)])
@@ -189,10 +189,10 @@ public final class Ledger {
     }
 
     /// How many trials the ledger holds under other specs (a changed trainer reuses none).
-    public func trialsUnderOtherSpecs(than spec: String) -> Int { records.values.filter { $0.spec != spec }.count }
+    func trialsUnderOtherSpecs(than spec: String) -> Int { records.values.filter { $0.spec != spec }.count }
 
     /// The intent row: committed before the attempt starts.
-    public func begin(trial: String, arch: Digest128, spec: String, seed: UInt64, archJSON: String, attempt: Int) throws {
+    func begin(trial: String, arch: Digest128, spec: String, seed: UInt64, archJSON: String, attempt: Int) throws {
         var r = records[trial] ?? TrialRecord(trial: trial, arch: arch, spec: spec, seed: seed, status: .running, attempts: 0, failures: 0,
                                              result: nil, message: "", seconds: 0)
         let isNew = records[trial] == nil

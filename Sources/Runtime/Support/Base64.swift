@@ -1,6 +1,6 @@
 // Base64 (RFC 4648) with line breaks tolerated, as Python's base64.encodestring wrote them.
 
-public enum Base64 {
+enum Base64 {
     private static let decodeTable: [UInt8] = {
         var t = [UInt8](repeating: 0xff, count: 256)
         for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
@@ -13,7 +13,7 @@ public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Decodes; nil on a character outside the alphabet or bad padding.
-    public static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(input.count * 3 / 4)
         var acc: UInt32 = 0
@@ -35,12 +35,12 @@ public enum Base64 {
         return out
     }
 
-    public static func decode(_ text: String) -> [UInt8]? {
+    static func decode(_ text: String) -> [UInt8]? {
         Array(text.utf8).withUnsafeBufferPointer { decode($0) }
     }
 
     /// Encodes without line breaks.
-    public static func encode(_ bytes: [UInt8]) -> String {
+    static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0

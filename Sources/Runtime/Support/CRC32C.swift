@@ -1,6 +1,6 @@
 // CRC-32C (Castagnoli), slicing-by-8, as TFRecord framing uses it.
 
-public enum CRC32C {
+enum CRC32C {
     private static let tables: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 8 * 256)
         for i in 0..<256 {
@@ -15,7 +15,7 @@ public enum CRC32C {
     }()
 
     /// The CRC-32C of `count` bytes at `data`.
-    public static func checksum(_ data: UnsafeRawPointer, count: Int, seed: UInt32 = 0) -> UInt32 {
+    static func checksum(_ data: UnsafeRawPointer, count: Int, seed: UInt32 = 0) -> UInt32 {
         tables.withUnsafeBufferPointer { T in
             var crc = ~seed
             var p = data
@@ -38,13 +38,13 @@ public enum CRC32C {
         }
     }
 
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: $0.count) }
     }
 
     /// TensorFlow's masked CRC: rotate right by 15 and add a constant.
     @inline(__always)
-    public static func masked(_ crc: UInt32) -> UInt32 {
+    static func masked(_ crc: UInt32) -> UInt32 {
         ((crc >> 15) | (crc << 17)) &+ 0xa282_ead8
     }
 }

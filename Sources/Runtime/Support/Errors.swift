@@ -128,7 +128,7 @@ extension RuntimeError: CustomStringConvertible {
 
 /// Edit distance with adjacent transpositions (optimal string alignment), for "did you
 /// mean" suggestions: "gnc" is one edit from "gcn".
-public func editDistance(_ a: String, _ b: String) -> Int {
+func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
     if x.isEmpty { return y.count }
     if y.isEmpty { return x.count }

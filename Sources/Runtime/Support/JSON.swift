@@ -2,7 +2,7 @@
 // by hot loaders (the TFRecord rows) and, through `JSONValue.parse`, by everything else.
 
 /// A JSON syntax problem at a byte offset within the parsed text.
-public struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
+struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
     public var offset: Int
     public var message: String
     public var description: String { "invalid JSON at column \(offset + 1): \(message)" }
@@ -38,7 +38,7 @@ public enum JSONValue: Equatable, Sendable {
 
     public var number: Double? { if case .number(let n) = self { return n }; return nil }
     public var string: String? { if case .string(let s) = self { return s }; return nil }
-    public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
 
     /// Parses one complete JSON text.
     /// `allowNonFinite` accepts Python's NaN, Infinity and -Infinity (NAS-Bench-NLP's logs
@@ -57,11 +57,11 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// A pull tokenizer over one JSON text.
-public struct JSONScanner {
+struct JSONScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     public private(set) var offset = 0
     /// Accept NaN, Infinity and -Infinity as numbers (not JSON; Python writes them).
-    public var allowNonFinite = false
+    var allowNonFinite = false
     var scratch: [UInt8] = []
     static let maxDepth = 64
 
@@ -77,7 +77,7 @@ public struct JSONScanner {
     }
 
     /// The next non-space byte, not consumed; nil at the end.
-    public mutating func peek() -> UInt8? {
+    mutating func peek() -> UInt8? {
         skipSpace()
         return offset < bytes.count ? bytes[offset] : nil
     }
@@ -93,7 +93,7 @@ public struct JSONScanner {
     }
 
     /// Consumes `byte` if it is next.
-    public mutating func consume(_ byte: UInt8) -> Bool {
+    mutating func consume(_ byte: UInt8) -> Bool {
         if peek() == byte { offset += 1; return true }
         return false
     }
@@ -105,7 +105,7 @@ public struct JSONScanner {
     }
 
     /// Reads a string's decoded bytes into `scratch`; returns them.
-    public mutating func stringBytes() throws -> ArraySlice<UInt8> {
+    mutating func stringBytes() throws -> ArraySlice<UInt8> {
         try expect(34)
         scratch.removeAll(keepingCapacity: true)
         while true {

@@ -42,7 +42,7 @@ public struct Digest128: Hashable, Comparable, Sendable {
 
     /// Writes the 32 lower-case hex digits at `p`.
     @inline(__always)
-    public func writeHex(into p: UnsafeMutablePointer<UInt8>) {
+    func writeHex(into p: UnsafeMutablePointer<UInt8>) {
         var w = hi
         for i in stride(from: 15, through: 0, by: -1) { p[i] = hexDigit(UInt8(w & 15)); w >>= 4 }
         w = lo
@@ -53,7 +53,7 @@ public struct Digest128: Hashable, Comparable, Sendable {
 @inline(__always) func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
 
 /// One-shot MD5 over raw bytes.
-public enum MD5 {
+enum MD5 {
     private static let shifts: [UInt32] = [
         7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
         5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
@@ -80,7 +80,7 @@ public enum MD5 {
     ]
 
     /// The digest of `count` bytes at `data`.
-    public static func digest(_ data: UnsafeRawPointer, count: Int) -> Digest128 {
+    static func digest(_ data: UnsafeRawPointer, count: Int) -> Digest128 {
         var a0: UInt32 = 0x6745_2301, b0: UInt32 = 0xefcd_ab89
         var c0: UInt32 = 0x98ba_dcfe, d0: UInt32 = 0x1032_5476
         let full = count / 64
@@ -111,12 +111,12 @@ public enum MD5 {
     }
 
     /// The digest of a byte array.
-    public static func digest(_ bytes: [UInt8]) -> Digest128 {
+    static func digest(_ bytes: [UInt8]) -> Digest128 {
         bytes.withUnsafeBytes { digest($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: $0.count) }
     }
 
     /// The digest of a string's UTF-8 bytes.
-    public static func digest(_ text: String) -> Digest128 { digest(Array(text.utf8)) }
+    static func digest(_ text: String) -> Digest128 { digest(Array(text.utf8)) }
 
     @inline(__always)
     private static func block(

@@ -9,7 +9,7 @@ import Darwin
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let count: Int
-    public let modificationTime: Int64
+    let modificationTime: Int64
     private let base: UnsafeRawPointer?
 
     public init(path: String, allowEmpty: Bool = false) throws {
@@ -45,7 +45,7 @@ public final class MappedFile: @unchecked Sendable {
 }
 
 /// Size and modification time of a file, or nil if it does not exist.
-public func fileStatus(_ path: String) -> (size: Int, mtime: Int64, isDirectory: Bool)? {
+func fileStatus(_ path: String) -> (size: Int, mtime: Int64, isDirectory: Bool)? {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }
     return (Int(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),

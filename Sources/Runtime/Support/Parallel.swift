@@ -9,7 +9,7 @@ public let defaultThreads = 2
 /// results in chunk order, so the outcome never depends on scheduling. One chunk runs on the
 /// calling thread (a search with a trainer relies on it: trainers start from the session's
 /// thread).
-public func parallelChunks<T>(_ chunks: Int, _ body: @Sendable (Int) -> T) -> [T] {
+func parallelChunks<T>(_ chunks: Int, _ body: @Sendable (Int) -> T) -> [T] {
     if chunks == 1 { return [body(0)] }
     var results = [T?](repeating: nil, count: chunks)
     results.withUnsafeMutableBufferPointer { buf in
@@ -20,14 +20,14 @@ public func parallelChunks<T>(_ chunks: Int, _ body: @Sendable (Int) -> T) -> [T
 }
 
 /// The bounds of chunk `c` of `chunks` over `count` items.
-@inlinable public func chunkRange(_ c: Int, of chunks: Int, count: Int) -> Range<Int> {
+@inlinable func chunkRange(_ c: Int, of chunks: Int, count: Int) -> Range<Int> {
     (count * c / chunks)..<(count * (c + 1) / chunks)
 }
 
 /// Decodes items in parallel chunks; when items fail, rethrows the failure of the lowest
 /// item index, exactly as a serial loop would have. Ctrl-C stops it (an import of a large
 /// file) with `RuntimeError.interrupted`.
-public func parallelDecode<T>(count: Int, threads: Int, _ decode: @Sendable (Int) throws -> T) throws -> [T] {
+func parallelDecode<T>(count: Int, threads: Int, _ decode: @Sendable (Int) throws -> T) throws -> [T] {
     let chunks = max(1, min(count, threads * 8))
     let parts: [([T], (Int, Error)?)] = parallelChunks(chunks) { c in
         var out: [T] = []
@@ -45,7 +45,7 @@ public func parallelDecode<T>(count: Int, threads: Int, _ decode: @Sendable (Int
 
 /// A value asserted safe to share across the threads of one parallel loop, each of which
 /// touches disjoint elements.
-public struct UncheckedSendable<T>: @unchecked Sendable {
+struct UncheckedSendable<T>: @unchecked Sendable {
     public let value: T
     public init(_ value: T) { self.value = value }
 }

@@ -9,7 +9,7 @@
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.
 @inlinable
-public func mix64(_ value: UInt64) -> UInt64 {
+func mix64(_ value: UInt64) -> UInt64 {
     var z = value &+ 0x9E37_79B9_7F4A_7C15
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
@@ -18,7 +18,7 @@ public func mix64(_ value: UInt64) -> UInt64 {
 
 /// FNV-1a over the UTF-8 bytes of a name, used to fold names into stream keys.
 @inlinable
-public func fnv1a64(_ text: String) -> UInt64 {
+func fnv1a64(_ text: String) -> UInt64 {
     var h: UInt64 = 0xcbf2_9ce4_8422_2325
     for byte in text.utf8 {
         h ^= UInt64(byte)
@@ -72,7 +72,7 @@ public struct RandomStream: Sendable {
     }
 
     /// A child stream, independent of this one and of its other children.
-    public func child(_ parts: StreamKey...) -> RandomStream {
+    func child(_ parts: StreamKey...) -> RandomStream {
         var k = key
         for part in parts { k = mix64(k ^ part.word) }
         return RandomStream(key: k)
@@ -93,12 +93,12 @@ public struct RandomStream: Sendable {
     }
 
     /// Uniform in [0, 1) with 53 bits of precision.
-    public mutating func uniform() -> Double {
+    mutating func uniform() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// Uniform integer in 0..<bound, without modulo bias (Lemire's method).
-    public mutating func int(below bound: Int) -> Int {
+    mutating func int(below bound: Int) -> Int {
         precondition(bound > 0, "bound must be positive")
         let b = UInt64(bound)
         var m = next().multipliedFullWidth(by: b)
@@ -110,7 +110,7 @@ public struct RandomStream: Sendable {
     }
 
     /// Standard normal deviate (Box–Muller; one value per call, deterministic).
-    public mutating func normal() -> Double {
+    mutating func normal() -> Double {
         var u = uniform()
         while u <= 0 { u = uniform() }
         let v = uniform()
@@ -118,7 +118,7 @@ public struct RandomStream: Sendable {
     }
 
     /// Fisher–Yates shuffle in place.
-    public mutating func shuffle<T>(_ array: inout [T]) {
+    mutating func shuffle<T>(_ array: inout [T]) {
         guard array.count > 1 else { return }
         for i in stride(from: array.count - 1, to: 0, by: -1) {
             let j = int(below: i + 1)

@@ -7,7 +7,7 @@ import Darwin
 // Small system helpers: processes, folders, formatting.
 
 /// Runs a program (found on PATH), waits, and returns its standard output and exit status.
-public func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, status: Int32) {
+func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, status: Int32) {
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { throw RuntimeError.unusable(.cannotStart(program: exe, reason: "no pipe: \(String(cString: strerror(errno)))")) }
     var actions = posix_spawn_file_actions_t()
@@ -73,7 +73,7 @@ public func formatFixed(_ x: Double, _ digits: Int) -> String {
 }
 
 /// The index of `key` in an ascending array, by binary search.
-public func sortedIndex<T: Comparable>(of key: T, in sorted: [T]) -> Int? {
+func sortedIndex<T: Comparable>(of key: T, in sorted: [T]) -> Int? {
     var lo = 0, hi = sorted.count
     while lo < hi {
         let mid = (lo + hi) / 2
@@ -102,7 +102,7 @@ public func makeTemporaryDirectory(prefix: String = "npsh") -> String {
 }
 
 /// Removes a file or a folder and everything in it.
-public func removeTree(_ path: String) throws {
+func removeTree(_ path: String) throws {
     guard let st = fileStatus(path) else { return }
     if st.isDirectory, let d = opendir(path) {
         var names: [String] = []
@@ -119,7 +119,7 @@ public func removeTree(_ path: String) throws {
 }
 
 /// Creates a directory and its parents (like mkdir -p).
-public func makeDirectory(_ path: String) throws {
+func makeDirectory(_ path: String) throws {
     var partial = path.hasPrefix("/") ? "" : "."
     for part in path.split(separator: "/") {
         partial += "/" + part

@@ -19,7 +19,7 @@ import Darwin
 // dropped, so a trainer that floods its output neither blocks nor fills the disk.
 
 /// One trial to run: the substituted command and where it works.
-public struct TrialJob: Sendable {
+struct TrialJob: Sendable {
     /// Position in the batch: results are consumed in this order, never completion order.
     public var index: Int
     public var trial: String
@@ -31,8 +31,8 @@ public struct TrialJob: Sendable {
     public var directory: String
     public var resultPath: String
     /// Attempts made by earlier runs, and how many of them failed (the retry budget).
-    public var previousAttempts: Int
-    public var previousFailures: Int
+    var previousAttempts: Int
+    var previousFailures: Int
 
     public init(index: Int, trial: String, program: String, argv: [String], environment: [(String, String)], directory: String, resultPath: String,
                 previousAttempts: Int = 0, previousFailures: Int = 0) {
@@ -47,8 +47,8 @@ public struct TrialJob: Sendable {
         self.previousFailures = previousFailures
     }
 
-    public var stdoutPath: String { directory + "/stdout.log" }
-    public var stderrPath: String { directory + "/stderr.log" }
+    var stdoutPath: String { directory + "/stdout.log" }
+    var stderrPath: String { directory + "/stderr.log" }
 }
 
 /// How one attempt ended.
@@ -67,7 +67,7 @@ public struct LaunchStatus: Sendable, Equatable {
     public var queued = 0
     public var elapsed = 0.0
     /// Mean seconds of the attempts finished so far.
-    public var meanDuration = Double.nan
+    var meanDuration = Double.nan
 
     /// Seconds until the queue drains at the observed pace; nil before any trial finished.
     public func eta(parallel: Int) -> Double? {
@@ -77,7 +77,7 @@ public struct LaunchStatus: Sendable, Equatable {
     }
 }
 
-public final class Launcher {
+final class Launcher {
     let spec: TrainerSpec
     /// The metric's valid range in the space's unit; nil for a loss.
     let range: ClosedRange<Double>?
@@ -349,7 +349,7 @@ func writeFully(_ fd: Int32, _ p: UnsafeRawPointer, _ count: Int) {
 }
 
 /// The last `lines` lines of a text file (at most 64 KiB read from its end), each clipped.
-public func tailLines(_ path: String, lines: Int = 5) -> [String] {
+func tailLines(_ path: String, lines: Int = 5) -> [String] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return [] }
     defer { close(fd) }

@@ -19,7 +19,7 @@ public final class TrainerBench: Bench, @unchecked Sendable {
     public let program: String
     public let ledger: Ledger
     /// Where each trial gets its folder: "<ledger>.trials/<trial>/".
-    public let trialsFolder: String
+    let trialsFolder: String
     public let label: String
     public let isSynthetic: Bool
     /// Live counts while trials run (the session's progress line).
@@ -87,7 +87,7 @@ public final class TrainerBench: Bench, @unchecked Sendable {
     }
 
     /// The trial id of an architecture under this spec: stable across runs and machines.
-    public func trialID(_ hash: Digest128) -> String { String(hash.hex.prefix(16)) + "-" + String(spec.identity.prefix(6)) }
+    func trialID(_ hash: Digest128) -> String { String(hash.hex.prefix(16)) + "-" + String(spec.identity.prefix(6)) }
 
     /// Trains `archs` (reusing the ledger's finished trials) and returns one entry each, in
     /// the order given, with the time each trainer reported (NaN when it did not).

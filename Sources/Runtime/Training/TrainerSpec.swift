@@ -25,14 +25,14 @@ public struct TrainerSpec: Sendable {
     /// The metric the space trains for ("val_acc", "val_loss", …): part of the spec's identity.
     public var metric: String
     /// Bytes of standard output and of standard error kept per attempt.
-    public var logCap: Int
+    var logCap: Int
     /// Variables added to every trial's environment; not part of the identity (the
     /// synthetic trainer's delay).
     public var environment: [(String, String)] = []
 
-    public static let placeholders = ["arch", "result", "trial", "seed", "dir"]
+    static let placeholders = ["arch", "result", "trial", "seed", "dir"]
     /// Exit status meaning "this architecture failed for good": never retried.
-    public static let permanentFailureStatus: Int32 = 3
+    static let permanentFailureStatus: Int32 = 3
 
     public init(argv: [String], parallel: Int = 1, timeout: Double? = nil, retries: Int = 0, grace: Double = 10, seed: UInt64 = 0,
                 metric: String, logCap: Int = 1 << 20) {
@@ -125,7 +125,7 @@ public struct TrainerSpec: Sendable {
     }
 
     /// The seed passed to one architecture's trial: stable for (spec seed, architecture).
-    public func trialSeed(_ hash: Digest128) -> UInt64 {
+    func trialSeed(_ hash: Digest128) -> UInt64 {
         var r = RandomStream(seed: seed, path: [.name("trial"), .index(hash.hi), .index(hash.lo)])
         return r.next() >> 33
     }
@@ -153,7 +153,7 @@ public struct TrialResult: Sendable, Equatable {
     }
 
     /// Results larger than this are refused, not read.
-    public static let maxBytes = 1 << 20
+    static let maxBytes = 1 << 20
 
     /// Reads and checks a result file. `range` is the metric's valid range in the space's
     /// unit (accuracies as fractions: 0…1), nil for a loss. The error says what is wrong.
