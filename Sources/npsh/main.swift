@@ -65,7 +65,7 @@ struct NPSH: ParsableCommand {
         commandName: "npsh",
         abstract: "A scripting shell for neural architecture search with a Neural Predictor.",
         version: "npsh 0.1.0",
-        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self],
+        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self, Trial.self],
         defaultSubcommand: Repl.self)
 }
 
@@ -217,6 +217,34 @@ struct TrainSynthetic: ParsableCommand {
         let (status, message) = SyntheticTrainer.run(archPath: arch, resultPath: result, seed: seed, fail: fail, delay: delay)
         if !message.isEmpty { writeErr("npsh train-synthetic: \(message)\n") }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Trial: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trial", abstract: "Runs trials for a driver elsewhere (a Slurm array task).", shouldDisplay: false,
+        subcommands: [Exec.self])
+
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "exec", abstract: "Runs one task of a job array's folder: one attempt, then its outcome file.")
+
+        @ArgumentParser.Argument(help: "The array's folder (it holds tasks.json).") var batch: String
+        @ArgumentParser.Argument(help: "The task's index ($SLURM_ARRAY_TASK_ID).") var index: Int
+
+        func run() throws {
+            // scancel and a time limit send SIGTERM: end the trainer's group, write nothing.
+            signal(SIGTERM) { _ in Interrupt.request() }
+            signal(SIGINT) { _ in Interrupt.request() }
+            do {
+                let task = try SlurmTask.read(batch: batch, index: index)
+                let status = try task.execute()
+                if status != 0 { throw ExitCode(status) }
+            } catch let e as RuntimeError {
+                writeErr("npsh trial exec: \(e)\n")
+                throw ExitCode(1)
+            }
+        }
     }
 }
 

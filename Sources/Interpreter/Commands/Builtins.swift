@@ -71,6 +71,7 @@ enum Builtins {
         name: "bench", summary: "Selects the benchmark: the synthetic landscape, a file, or a trainer that trains for real.",
         positional: [Param("source", .wordOrPath(["synthetic", "trainer"]), "synthetic, trainer, or an official .tfrecord, a .jsonl table or an npsh .sqlite cache"),
                      Param("command", .value, "after trainer: the command's argv as a list of strings, or synthetic", default: "")],
+        keywords: [Param("on", .word(["local", "slurm"]), "trainer: where trials run (slurm: a job array per batch)", value: .word("local"))],
         options: [Param("metric", .string, "for a JSONL table, the validation metric field", default: "\"val_acc_108\"")] + trainerOptions,
         details: """
             A .tfrecord or .jsonl file is imported once into a SQLite cache (in $NPSH_CACHE,
@@ -83,6 +84,7 @@ enum Builtins {
             runs the synthetic landscape through the same machinery. See docs/training.md.
             """
     ) { session, args in
+        if args.has("on"), args.values["source"].map({ if case .word("trainer") = $0 { return false }; return true }) ?? true { throw args.problem("on", .slurmNotTrainer) }
         switch args.values["source"] {
         case .word("trainer")?:
             session.benchTable = try openTrainer(session, args)

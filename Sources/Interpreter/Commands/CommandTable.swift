@@ -140,6 +140,8 @@ public struct Arguments {
     public let call: CommandCall
 
     func range(_ name: String) -> SourceRange { ranges[name] ?? call.range }
+    /// A problem with one argument: the caret goes on it.
+    func problem(_ name: String, _ problem: CommandProblem) -> Diagnostic { Diagnostic(.command(problem), range(name)) }
     /// Whether the call wrote this argument (a typed default does not count).
     func has(_ name: String) -> Bool { ranges[name] != nil }
 

@@ -25,7 +25,53 @@ extension Builtins {
         Param("ledger", .string, "trainer: the SQLite ledger of trials", default: "beside the script: NAME.ledger.sqlite"),
         Param("delay", .number(.nonNegative), "synthetic trainer: seconds each trial sleeps", value: .decimal(0)),
         Param("fail", .number(Bounds(low: 0, high: 1)), "synthetic trainer: share of architectures that fail for good", value: .decimal(0)),
+    ] + slurmOptions
+
+    /// The options of `bench trainer […] on slurm` (docs/training.md, "On a Slurm cluster").
+    static let slurmOptions: [Param] = [
+        Param("dir", .string, "slurm: a folder the driver and every node see (trials, job arrays)", default: "beside the ledger: NAME.slurm"),
+        Param("partition", .string, "slurm: sbatch --partition", default: "the cluster's default"),
+        Param("time", .string, "slurm: sbatch --time, e.g. \"02:00:00\"", default: "the partition's"),
+        Param("gres", .string, "slurm: sbatch --gres, e.g. \"gpu:1\"", default: "none"),
+        Param("cpus", .integer(min: 1), "slurm: sbatch --cpus-per-task", default: "the cluster's"),
+        Param("mem", .string, "slurm: sbatch --mem, e.g. \"16G\"", default: "the cluster's"),
+        Param("account", .string, "slurm: sbatch --account", default: "none"),
+        Param("qos", .string, "slurm: sbatch --qos", default: "none"),
+        Param("array_limit", .integer(min: 1), "slurm: tasks of one array running at once (--array=…%N)", default: "no limit"),
+        Param("args", .value, "slurm: more sbatch arguments, a list of strings", default: "[]"),
+        Param("poll", .number(.positive), "slurm: seconds between looks at the queue", value: .decimal(5)),
     ]
+
+    /// Where the trials run: `on slurm` and its options, or here.
+    static func placement(_ session: Session, _ args: Arguments, ledgerPath: String) throws -> TrainerPlacement {
+        guard case .word("slurm") = args.values["on"] else {
+            if let given = slurmOptions.first(where: { args.has($0.name) }) {
+                throw args.problem(given.name, .slurmOptionHere(given.name))
+            }
+            return .local
+        }
+        var base = ledgerPath
+        if base.hasSuffix(".sqlite") { base.removeLast(7) }
+        if base.hasSuffix(".ledger") { base.removeLast(7) }
+        var o = SlurmOptions(dir: args.string("dir") ?? base + ".slurm", executable: session.executable)
+        o.partition = args.string("partition")
+        o.time = args.string("time")
+        o.gres = args.string("gres")
+        o.cpus = args.integer("cpus")
+        o.mem = args.string("mem")
+        o.account = args.string("account")
+        o.qos = args.string("qos")
+        o.arrayLimit = args.integer("array_limit")
+        o.poll = args.number("poll")!
+        if let v = args.values["args"], args.has("args") {
+            guard case .list(let items) = v else { throw args.problem("args", .sbatchArgs(got: v.typeName)) }
+            o.args = try items.map { item in
+                guard case .string(let s) = item else { throw args.problem("args", .sbatchArgs(got: item.typeName)) }
+                return s
+            }
+        }
+        return .slurm(o)
+    }
 
     /// `bench trainer COMMAND …`: opens the ledger and makes the trainer the benchmark.
     static func openTrainer(_ session: Session, _ args: Arguments) throws -> TrainerBench {
@@ -76,7 +122,9 @@ extension Builtins {
         if args.string("ledger") == nil { session.defaultLedgerOpened = absolutePath(ledgerPath) }
         session.noteRead(ledgerPath, as: "the training ledger")
         let label = synthetic ? "synthetic trainer" : "trainer " + spec.argv.prefix(2).joined(separator: " ")
-        let bench = try TrainerBench(space: space, spec: spec, program: resolved, ledger: ledger, label: label, isSynthetic: synthetic)
+        let placement = try placement(session, args, ledgerPath: ledgerPath)
+        let bench = try TrainerBench(space: space, spec: spec, program: resolved, ledger: ledger, label: label, isSynthetic: synthetic,
+                                     placement: placement)
         for n in bench.takeNotes() { session.diagnostics("note: \(n)") }
         return bench
     }

@@ -28,6 +28,9 @@ public enum CommandProblem: Error, Sendable, Equatable {
     case ledgerName
     case noTrainer
     case oracleWithTrainer
+    case slurmOptionHere(String)
+    case sbatchArgs(got: String)
+    case slurmNotTrainer
     // Predictors.
     case unknownOptimizer
     case notAPredictor
@@ -119,6 +122,9 @@ extension CommandProblem: CustomStringConvertible {
             return "bench trainer takes a list of strings (the command's argv) or the word synthetic, got \(t)"
         case .ledgerName: return "ledger= needs a file name"
         case .noTrainer: return "trials lists a trainer's trials; choose one with bench trainer […]"
+        case .slurmOptionHere(let o): return "\(o)= is an option of a trainer on Slurm: bench trainer […] on slurm \(o)=…"
+        case .sbatchArgs(let t): return "args= is a list of strings, one sbatch argument each (\"--constraint=a100\"); got \(t)"
+        case .slurmNotTrainer: return "on slurm runs a trainer's trials: bench trainer […] on slurm"
         case .oracleWithTrainer:
             return "search oracle needs every architecture's result, which a trainer does not have; use a benchmark table"
         case .unknownOptimizer: return "unknown optimizer"

@@ -115,6 +115,9 @@ enum Printer {
         if let t = b as? TrainerBench {
             let what = t.isSynthetic ? "synthetic trainer (the synthetic landscape through real subprocesses, not real training)"
                 : "trainer " + t.spec.argv.map { JSONWriter.quote($0) }.joined(separator: " ")
+            if case .slurm(let o) = t.placement {
+                return "bench: \(what) on Slurm: \(t.space.name) space, metric \(t.spec.metric), job arrays in \(o.dir)"
+            }
             return "bench: \(what): \(t.space.name) space, metric \(t.spec.metric), parallel \(t.spec.parallel)"
         }
         guard let g = b as? GraphBenchmark else { return "bench: \(b.label)" }

@@ -240,6 +240,16 @@ public final class Ledger {
         records[trial] = r
     }
 
+    /// Whether attempt `attempt` of `trial` began and has no recorded end (the driver stopped
+    /// while it ran).
+    func isOpen(trial: String, attempt: Int) -> Bool {
+        guard let r = records[trial], r.status == .running, r.attempts == attempt else { return false }
+        let ended = (try? db.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempts WHERE trial = ? AND attempt = ?", arguments: [trial, attempt])
+        }) ?? 0
+        return (ended ?? 0) == 0
+    }
+
     func write(_ body: (Database) throws -> Void) throws {
         do { try db.write(body) } catch let e as DatabaseError {
             throw RuntimeError.unwritable(path, reason: e.message ?? "\(e)")

@@ -40,6 +40,58 @@ func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, stat
     return (String(decoding: out, as: UTF8.self), status)
 }
 
+/// Runs a program (found on PATH) with standard input from /dev/null, waits, and returns its
+/// exit code (128 + the signal when a signal ended it), standard output and standard error
+/// (each cut at 1 MiB). Errors go through a temporary file, so neither stream can block the
+/// other. For short commands: sbatch, squeue, scancel.
+public func runCommand(_ argv: [String]) throws -> (code: Int32, output: String, errors: String) {
+    let errPath = makeTemporaryDirectory(prefix: "npsh-cmd") + "/stderr"
+    defer { unlink(errPath); rmdir(String(errPath.dropLast(7))) }
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw RuntimeError.unusable(.cannotStart(program: argv[0], reason: "no pipe: \(String(cString: strerror(errno)))")) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
+    posix_spawn_file_actions_addclose(&actions, fds[1])
+    var pid: pid_t = 0
+    let cargv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { for p in cargv { free(p) } }
+    let rc = posix_spawnp(&pid, argv[0], &actions, nil, cargv, environ)
+    posix_spawn_file_actions_destroy(&actions)
+    close(fds[1])
+    guard rc == 0 else {
+        close(fds[0])
+        throw RuntimeError.unusable(.cannotStart(program: argv[0], reason: String(cString: strerror(rc))))
+    }
+    let cap = 1 << 20
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fds[0], &buf, buf.count)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        if out.count < cap { out += buf[0..<min(n, cap - out.count)] }
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    var errors: [UInt8] = []
+    if let f = fopen(errPath, "r") {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while errors.count < cap {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            errors += chunk[0..<min(n, cap - errors.count)]
+        }
+        fclose(f)
+    }
+    let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (code, String(decoding: out, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+}
+
 /// Seconds on the monotonic clock: for elapsed times (progress, timeouts, benchmarks), never
 /// for dates.
 public func monotonicSeconds() -> Double {

@@ -33,9 +33,12 @@ struct TrialJob: Sendable {
     /// Attempts made by earlier runs, and how many of them failed (the retry budget).
     var previousAttempts: Int
     var previousFailures: Int
+    /// Whether the last attempt began and never finished (the driver stopped meanwhile): a
+    /// Slurm task may still be running it, or have written its outcome.
+    var openAttempt: Bool
 
     public init(index: Int, trial: String, program: String, argv: [String], environment: [(String, String)], directory: String, resultPath: String,
-                previousAttempts: Int = 0, previousFailures: Int = 0) {
+                previousAttempts: Int = 0, previousFailures: Int = 0, openAttempt: Bool = false) {
         self.index = index
         self.trial = trial
         self.program = program
@@ -45,6 +48,7 @@ struct TrialJob: Sendable {
         self.resultPath = resultPath
         self.previousAttempts = previousAttempts
         self.previousFailures = previousFailures
+        self.openAttempt = openAttempt
     }
 
     var stdoutPath: String { directory + "/stdout.log" }

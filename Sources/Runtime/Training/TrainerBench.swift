@@ -10,6 +10,12 @@ import Darwin
 // the trainers finished — so the output is the same however the trials were scheduled,
 // interrupted or resumed.
 
+/// Where a trainer's trials run.
+public enum TrainerPlacement: Sendable, Equatable {
+    case local
+    case slurm(SlurmOptions)
+}
+
 /// Not thread-safe, and never shared: it runs its trials from the session's thread (the
 /// `Sendable` that `Bench` asks of tables does not hold for it, hence unchecked).
 public final class TrainerBench: Bench, @unchecked Sendable {
@@ -35,17 +41,32 @@ public final class TrainerBench: Bench, @unchecked Sendable {
     public private(set) var launched = 0
     public private(set) var reused = 0
 
-    public init(space: SpaceInfo, spec: TrainerSpec, program: String, ledger: Ledger, label: String, isSynthetic: Bool) throws {
+    /// Where the trials run: local processes, or a Slurm cluster.
+    let backend: TrialBackend
+    public let placement: TrainerPlacement
+
+    public init(space: SpaceInfo, spec: TrainerSpec, program: String, ledger: Ledger, label: String, isSynthetic: Bool,
+                placement: TrainerPlacement = .local) throws {
         self.space = space
         self.spec = spec
         self.program = program
         self.ledger = ledger
         self.label = label
         self.isSynthetic = isSynthetic
+        self.placement = placement
+        let range: ClosedRange<Double>? = space.isAccuracy ? 0...(space.percent == true ? 100 : 1) : nil
+        switch placement {
+        case .local:
+            backend = Launcher(spec: spec, range: range)
+        case .slurm(let options):
+            let slurm = SlurmBackend(options: options, spec: spec, range: range)
+            try slurm.checkFolder()
+            backend = slurm
+        }
         var base = ledger.path
         if base.hasSuffix(".sqlite") { base.removeLast(7) }
         // Absolute: a trainer runs in its trial's folder, and its paths must still hold there.
-        trialsFolder = absolutePath(base) + ".trials"
+        trialsFolder = backend.trialsFolder(ledgerBase: base)
         try ledger.noteSpec(spec)
         let others = ledger.trialsUnderOtherSpecs(than: spec.identity)
         if others > 0 {
@@ -120,11 +141,11 @@ public final class TrainerBench: Bench, @unchecked Sendable {
             jsonOfJob.append(json)
             jobs.append(TrialJob(index: jobs.count, trial: id, program: program, argv: try spec.argv(for: values), environment: env,
                                  directory: dir, resultPath: resultPath,
-                                 previousAttempts: previous?.attempts ?? 0, previousFailures: previous?.failures ?? 0))
+                                 previousAttempts: previous?.attempts ?? 0, previousFailures: previous?.failures ?? 0,
+                                 openAttempt: previous.map { ledger.isOpen(trial: id, attempt: $0.attempts) } ?? false))
         }
         if !jobs.isEmpty {
-            let launcher = Launcher(spec: spec, range: space.isAccuracy ? 0...(unitScale) : nil)
-            let stopped = try launcher.run(
+            let stopped = try backend.run(
                 jobs,
                 willStart: { job, attempt in
                     launched += attempt == job.previousAttempts + 1 ? 1 : 0

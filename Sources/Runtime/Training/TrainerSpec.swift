@@ -209,6 +209,9 @@ public enum TrialProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case couldNotStart(String)
     case permanent
     case interrupted
+    /// A Slurm task that left the queue without an outcome (cancelled, preempted, node lost);
+    /// what sacct says of it when accounting is there.
+    case lost(String)
 
     public var description: String {
         switch self {
@@ -223,6 +226,7 @@ public enum TrialProblem: Error, Sendable, Equatable, CustomStringConvertible {
         case .couldNotStart(let m): return "could not start: \(m)"
         case .permanent: return "exited with status 3: failed for good, not retried"
         case .interrupted: return "was stopped by Ctrl-C"
+        case .lost(let m): return "ended on Slurm without an outcome (\(m))"
         }
     }
 }
@@ -239,6 +243,12 @@ public enum TrainerProblem: Sendable, Equatable, CustomStringConvertible {
     case ledgerSpace(String, ledger: String, session: String)
     case failed(trial: String, arch: String, problem: String, log: String, logTail: [String])
     case cannotTrain(String)
+    /// sbatch refused a job array; Slurm's own message is quoted.
+    case slurmRefused(command: String, message: String)
+    /// A Slurm command could not run or answered nonsense.
+    case slurmFailed(command: String, message: String)
+    /// `dir=` of a Slurm trainer cannot hold the run's files.
+    case slurmFolder(String, reason: String)
 
     public var description: String {
         switch self {
@@ -258,6 +268,10 @@ public enum TrainerProblem: Sendable, Equatable, CustomStringConvertible {
             if !tail.isEmpty { s += "\n" + tail.map { "  | " + $0 }.joined(separator: "\n") }
             return s
         case .cannotTrain(let m): return m
+        case .slurmRefused(let c, let m): return "Slurm refused the job array (\(c)): \(m)"
+        case .slurmFailed(let c, let m): return "\(c) failed: \(m)"
+        case .slurmFolder(let p, let r):
+            return "\(p): dir= must be a folder that npsh and every node can write (\(r)); give dir=\"/shared/…\""
         }
     }
 }
