@@ -1,0 +1,178 @@
+import Foundation
+@testable import Interpreter
+@testable import Runtime
+import XCTest
+
+/// Trials on Slurm (issue 14), against a real one-node Slurm (scripts/slurm-local start;
+/// .ci/run starts it). Without one these tests skip with a message, except under CI=true,
+/// where a missing cluster is a failure.
+final class SlurmTests: XCTestCase {
+    typealias Toy = TrainerTests.Toy
+
+    func toy() throws -> Toy {
+        let t = Toy(dir: temporaryFolder(self))
+        try TrainerTests.toyTrainer.write(toFile: t.trainer, atomically: true, encoding: .utf8)
+        return t
+    }
+
+    func environment(_ toy: Toy, delay: Double) -> [String: String] {
+        ["TOY_LOG": toy.log, "TOY_COUNTER": toy.counter, "TOY_DELAY": String(delay)]
+    }
+
+    func run(_ toy: Toy, _ args: [String], delay: Double) throws -> CLIResult {
+        try npsh(args, cwd: toy.dir, environment: environment(toy, delay: delay))
+    }
+
+    /// The cluster's MaxArraySize, after checking that a node answers.
+    func requireSlurm() throws -> Int {
+        let sinfo = try? runCommand(["sinfo", "--noheader", "--format=%T"])
+        guard let s = sinfo, s.code == 0, s.output.contains("idle") || s.output.contains("mix") || s.output.contains("alloc") else {
+            let message = "no Slurm node answers (sinfo: \(sinfo.map { ($0.errors + $0.output).prefix(200) } ?? "not found")); start one with scripts/slurm-local start"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(message + " (CI=true: a failure, not a skip)") }
+            throw XCTSkip(message)
+        }
+        return SlurmClient().maxArraySize()
+    }
+
+    func lines(_ path: String) -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func arrays(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/arrays")) ?? []).filter { $0.hasPrefix("npsh-") }.sorted()
+    }
+
+    func trials(_ path: String) throws -> [[String: Any]] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [[String: Any]]
+    }
+
+    /// Drops the bench line, the one line that says where trials ran.
+    func withoutBench(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("bench: ") }.joined(separator: "\n")
+    }
+
+    func testSampleOnSlurmEqualsLocalAndSplitsAtMaxArraySize() throws {
+        let maxArray = try requireSlurm()
+        let dir = temporaryFolder(self)
+        func script(_ placement: String) -> String {
+            "seed 3\nspace nb101\nbench trainer synthetic \(placement)\nlet s = sample 8\nshow s\nbest s\nexport s to \"s.json\"\n"
+        }
+        for (name, placement) in [("local", "ledger=\"local.sqlite\""), ("slurm", "on slurm poll=0.3 ledger=\"slurm.sqlite\" dir=\"runs\"")] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + name, withIntermediateDirectories: true)
+            try script(placement).write(toFile: dir + "/\(name)/s.npx", atomically: true, encoding: .utf8)
+        }
+        let local = try npsh(["run", "s.npx"], cwd: dir + "/local")
+        let slurm = try npsh(["run", "s.npx"], cwd: dir + "/slurm")
+        XCTAssertEqual(local.status, 0, local.stderr)
+        XCTAssertEqual(slurm.status, 0, slurm.stderr)
+        XCTAssertEqual(withoutBench(slurm.stdout), withoutBench(local.stdout), "the same set, results and output on Slurm")
+        XCTAssertTrue(slurm.stdout.contains("bench: synthetic trainer (the synthetic landscape through real subprocesses, not real training) on Slurm"), slurm.stdout)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/slurm/s.json")), try Data(contentsOf: URL(fileURLWithPath: dir + "/local/s.json")))
+        // One array per MaxArraySize trials; every task ran `npsh trial exec` and wrote one outcome.
+        XCTAssertEqual(arrays(dir + "/slurm/runs").count, (8 + maxArray - 1) / maxArray, "arrays: \(arrays(dir + "/slurm/runs")), MaxArraySize \(maxArray)")
+        let outcomes = (try FileManager.default.subpathsOfDirectory(atPath: dir + "/slurm/runs")).filter { $0.hasSuffix("outcome-1.json") }
+        XCTAssertEqual(outcomes.count, 8)
+        // A second run trains nothing: every result comes from the ledger.
+        let again = try npsh(["run", "s.npx"], cwd: dir + "/slurm")
+        XCTAssertEqual(again.stdout, slurm.stdout)
+        XCTAssertTrue(again.stderr.contains("trained 0 architectures, reused 8"), again.stderr)
+    }
+
+    func testKillNineAdoptsTheRunsArraysAndTrainsEachTrialOnce() throws {
+        let maxArray = try requireSlurm()
+        let script = "seed 11\nspace nb101\n\(Toy(dir: "").bench("ok", "on slurm poll=0.3 dir=\"runs\""))\nlet a = sample 6\nshow a\nbest a\n"
+        let reference = try toy()
+        try script.write(toFile: reference.dir + "/s.npx", atomically: true, encoding: .utf8)
+        let full = try run(reference, ["run", "s.npx"], delay: 0.5)
+        XCTAssertEqual(full.status, 0, full.stderr)
+
+        let toy = try toy()
+        try script.write(toFile: toy.dir + "/s.npx", atomically: true, encoding: .utf8)
+        let running = try startNpsh(["run", "s.npx"], cwd: toy.dir, environment: environment(toy, delay: 1.5))
+        try running.stdin.fileHandleForWriting.close()
+        running.stdout.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        running.stderr.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        let p = running.process
+        let deadline = Date().addingTimeInterval(60)
+        while lines(toy.counter).isEmpty && Date() < deadline { usleep(50_000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let submitted = arrays(toy.dir + "/runs")
+        XCTAssertEqual(submitted.count, (6 + maxArray - 1) / maxArray, "every array was submitted before the kill")
+        XCTAssertLessThan(lines(toy.counter).count, 6, "the kill came while the arrays ran")
+
+        let resumed = try run(toy, ["run", "s.npx"], delay: 1.5)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(resumed.stdout, full.stdout, "the resumed run prints what an uninterrupted one printed")
+        XCTAssertEqual(arrays(toy.dir + "/runs"), submitted, "nothing was submitted twice")
+        let ran = lines(toy.counter).map { String($0.split(separator: " ")[0]) }
+        XCTAssertEqual(ran.count, 6, "every trial ran exactly once: \(ran)")
+        XCTAssertEqual(Set(ran).count, 6)
+    }
+
+    func testCancelledTaskIsRetriedAndExitThreeIsNot() throws {
+        _ = try requireSlurm()
+        let toy = try toy()
+        let script = """
+            seed 2
+            space nb101
+            \(toy.bench("ok", "on slurm poll=0.3 dir=\"runs\" retries=1 ledger=\"ok.sqlite\""))
+            let a = sample 2
+            export trials to "ok.json"
+            \(toy.bench("exit3", "on slurm poll=0.3 dir=\"runs\" retries=2 ledger=\"exit3.sqlite\""))
+            let b = sample 2
+            b
+            export trials to "exit3.json"
+
+            """
+        try script.write(toFile: toy.dir + "/s.npx", atomically: true, encoding: .utf8)
+        let p = try startNpsh(["run", "s.npx"], cwd: toy.dir, environment: environment(toy, delay: 4))
+        try p.stdin.fileHandleForWriting.close()
+        // scancel one running task behind npsh's back.
+        var cancelled = ""
+        let deadline = Date().addingTimeInterval(60)
+        while cancelled.isEmpty && Date() < deadline {
+            usleep(100_000)
+            guard lines(toy.counter).count >= 1 else { continue }
+            let q = try runCommand(["squeue", "--me", "--noheader", "--array", "--states=RUNNING", "--format=%i|%j"])
+            if let line = q.output.split(separator: "\n").first(where: { $0.contains("|npsh-") }) {
+                cancelled = String(line.split(separator: "|")[0])
+                XCTAssertEqual(try runCommand(["scancel", cancelled]).code, 0)
+            }
+        }
+        XCTAssertFalse(cancelled.isEmpty, "no task was seen running")
+        let r = p.finish()
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("retrying (attempt 2)") && r.stderr.contains("ended on Slurm without an outcome (task \(cancelled)"), r.stderr)
+        let ok = try trials(toy.dir + "/ok.json")
+        XCTAssertEqual(ok.map { $0["status"] as? String }, ["done", "done"])
+        XCTAssertEqual(ok.compactMap { $0["attempts"] as? Int }.sorted(), [1, 2], "the cancelled trial ran again, once")
+        // exit 3: failed for good after one attempt each, never resubmitted.
+        let failed = try trials(toy.dir + "/exit3.json")
+        XCTAssertEqual(failed.map { $0["status"] as? String }, ["failed", "failed"])
+        XCTAssertEqual(failed.map { $0["attempts"] as? Int }, [1, 1])
+        XCTAssertTrue(r.stdout.contains("2 architectures (trainer sh toy.sh) (2 failed)"), r.stdout)
+    }
+
+    func testBadSlurmSettingsAreClearErrors() throws {
+        _ = try requireSlurm()
+        let dir = temporaryFolder(self)
+        func run(_ line: String) throws -> CLIResult {
+            try "space nb101\n\(line)\nsample 2\n".write(toFile: dir + "/s.npx", atomically: true, encoding: .utf8)
+            return try npsh(["run", "s.npx"], cwd: dir)
+        }
+        // sbatch refuses a partition the cluster lacks: its own message is quoted.
+        var r = try run("bench trainer synthetic on slurm partition=\"nosuch\" poll=0.3")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("Slurm refused the job array (sbatch): sbatch: error: invalid partition specified: nosuch"), r.stderr)
+        // dir= that cannot be written.
+        try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
+        r = try run("bench trainer synthetic on slurm dir=\"file/runs\"")
+        XCTAssertTrue(r.stderr.contains("file/runs: dir= must be a folder that npsh and every node can write"), r.stderr)
+        // Slurm's options without `on slurm`, and `on slurm` without a trainer.
+        r = try run("bench trainer synthetic partition=\"gpu\"")
+        XCTAssertTrue(r.stderr.contains("partition= is an option of a trainer on Slurm"), r.stderr)
+        r = try run("bench synthetic on slurm")
+        XCTAssertTrue(r.stderr.contains("on slurm runs a trainer's trials"), r.stderr)
+    }
+}
