@@ -65,7 +65,7 @@ struct NPSH: ParsableCommand {
         commandName: "npsh",
         abstract: "A scripting shell for neural architecture search with a Neural Predictor.",
         version: "npsh 0.1.0",
-        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self, Trial.self],
+        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self, Trial.self, SearchTask.self],
         defaultSubcommand: Repl.self)
 }
 
@@ -242,6 +242,30 @@ struct Trial: ParsableCommand {
                 if status != 0 { throw ExitCode(status) }
             } catch let e as RuntimeError {
                 writeErr("npsh trial exec: \(e)\n")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct SearchTask: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Runs a share of a search's runs for a driver elsewhere (a Slurm array task).",
+        shouldDisplay: false, subcommands: [Exec.self])
+
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "exec", abstract: "Runs task T of a search job; writes its traces.")
+
+        @ArgumentParser.Argument(help: "The job file the driver wrote.") var job: String
+        @ArgumentParser.Argument(help: "The task's number.") var task: Int
+        @ArgumentParser.Argument(help: "The result file that marks success.") var result: String
+
+        func run() throws {
+            signal(SIGTERM) { _ in Interrupt.request() }
+            do {
+                try SearchJob.execute(job: job, task: task, resultPath: result)
+            } catch let e as RuntimeError {
+                writeErr("npsh search exec: \(e)\n")
                 throw ExitCode(1)
             }
         }

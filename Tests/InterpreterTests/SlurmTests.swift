@@ -154,6 +154,48 @@ final class SlurmTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("2 architectures (trainer sh toy.sh) (2 failed)"), r.stdout)
     }
 
+    func testSearchRunsOnSlurmEqualTheLocalCurveByteForByte() throws {
+        _ = try requireSlurm()
+        let dir = temporaryFolder(self)
+        // A benchmark table of 200 cells, from the synthetic landscape.
+        try "seed 8\nlet s = sample 200\nexport s to \"set.json\"\n".write(toFile: dir + "/make.npx", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try npsh(["run", "make.npx"], cwd: dir).status, 0)
+        let items = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/set.json"))) as! [[String: Any]]
+        let table = try items.map { item -> String in
+            let row: [String: Any] = ["matrix": item["matrix"]!, "ops": item["ops"]!, "val_acc_108": (item["val"] as! Double) / 100]
+            return String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
+        }
+        try (table.joined(separator: "\n") + "\n").write(toFile: dir + "/table.jsonl", atomically: true, encoding: .utf8)
+        func script(_ placement: String) -> String {
+            """
+            seed 4
+            let p = search predictor runs=6 n=20 k=10 epochs=3 dim=16 \(placement.replacingOccurrences(of: "T", with: "3"))
+            p
+            export p to "p.json"
+            bench "table.jsonl"
+            let r = search random runs=5 budget=40 \(placement.replacingOccurrences(of: "T", with: "2"))
+            r
+            export r to "r.json"
+
+            """
+        }
+        try script("").write(toFile: dir + "/local.npx", atomically: true, encoding: .utf8)
+        try script("on slurm tasks=T poll=0.3").write(toFile: dir + "/slurm.npx", atomically: true, encoding: .utf8)
+        let local = try npsh(["run", "local.npx"], cwd: dir)
+        XCTAssertEqual(local.status, 0, local.stderr)
+        let localCurves = try ["p.json", "r.json"].map { try Data(contentsOf: URL(fileURLWithPath: dir + "/" + $0)) }
+        let slurm = try npsh(["run", "slurm.npx"], cwd: dir)
+        XCTAssertEqual(slurm.status, 0, slurm.stderr)
+        XCTAssertEqual(slurm.stdout, local.stdout)
+        XCTAssertEqual(try ["p.json", "r.json"].map { try Data(contentsOf: URL(fileURLWithPath: dir + "/" + $0)) }, localCurves,
+                       "the exported curves are the local ones, byte for byte")
+        // Three tasks, then two, each with its share of the runs.
+        let searches = try FileManager.default.contentsOfDirectory(atPath: dir + "/slurm.slurm/searches").sorted()
+        XCTAssertEqual(searches.count, 2)
+        let tasks = try searches.map { try FileManager.default.contentsOfDirectory(atPath: dir + "/slurm.slurm/searches/" + $0).filter { $0.hasPrefix("task-") }.count }
+        XCTAssertEqual(tasks.sorted(), [2, 3])
+    }
+
     func testBadSlurmSettingsAreClearErrors() throws {
         _ = try requireSlurm()
         let dir = temporaryFolder(self)

@@ -88,9 +88,11 @@ enum Builtins {
         switch args.values["source"] {
         case .word("trainer")?:
             session.benchTable = try openTrainer(session, args)
+            session.benchOrigin = nil
         case .word?:
             session.benchTable = try Session.synthetic(session.store)
             session.space = .nb101
+            session.benchOrigin = .synthetic
         case .string(let path)?:
             session.noteRead(path, as: "the benchmark")
             if let loader = try GraphBenchmark.sniff(path) {
@@ -98,6 +100,7 @@ enum Builtins {
                 if !b.skipped.isEmpty { session.diagnostics("note: \(path): skipped \(b.skipped.count) runs whose status is not OK") }
                 session.benchTable = b
                 session.space = b.space
+                session.benchOrigin = .file(path: absolutePath(path), metric: nil)
                 break
             }
             guard args.values["command"] == nil else {
@@ -108,6 +111,7 @@ enum Builtins {
             for note in report.notes { session.diagnostics("note: \(note)") }
             if let c = report.wroteCache { session.diagnostics("note: imported \(path) into \(c)") }
             session.benchTable = table
+            session.benchOrigin = .file(path: absolutePath(path), metric: args.string("metric"))
         default: break
         }
         return .bench(BenchValue(table: try session.bench()))

@@ -12,6 +12,7 @@ extension Builtins {
     static let search = CommandSpec(
         name: "search", summary: "Runs a search over N+K trained models, averaged over runs: oracle, random, predictor or evolve.",
         positional: [Param("method", .word(["oracle", "random", "predictor", "evolve"]), "the search method")],
+        keywords: [Param("on", .word(["local", "slurm"]), "where the runs run (slurm: a job array of tasks=T)", value: .word("local"))],
         options: [
             Param("runs", .integer(min: 1), "independent runs to average", value: .integer(10)),
             Param("budget", .integer(min: 1), "random: architectures to train", default: "n + k"),
@@ -21,7 +22,7 @@ extension Builtins {
             Param("population", .integer(min: 2), "evolve: population size", value: .integer(100)),
             Param("sample", .integer(min: 1), "evolve: tournament size", value: .integer(25)),
             Param("cycles", .integer(min: 1), "evolve: children evaluated by the predictor", value: .integer(2000)),
-        ] + fitOptions,
+        ] + fitOptions + searchSlurmOptions,
         details: """
             Each run trains architectures one by one; after each, the pick is the best by
             VALIDATION among those trained, and the curve records its validation and test
@@ -73,7 +74,12 @@ extension Builtins {
         let total = method == "oracle" ? 1 : runs
         let progress = session.progress
         let curve: SearchCurve
-        if let trainer {
+        if case .word("slurm") = args.values["on"] {
+            guard trainer == nil else { throw args.problem("on", .searchOnSlurmWithTrainer) }
+            guard method != "oracle" else { throw args.problem("on", .oracleOnSlurm) }
+            try Search.check(m, on: problem, runs: total)
+            curve = try searchOnSlurm(m, runs: total, seed: rng.next(), name: name, session, args)
+        } else if let trainer {
             // Runs one after another on this thread; each batch of trials has its own line.
             let seed = rng.next()
             curve = try withTrainer(trainer, session, total: nil) {

@@ -45,7 +45,7 @@ extension Builtins {
     /// Where the trials run: `on slurm` and its options, or here.
     static func placement(_ session: Session, _ args: Arguments, ledgerPath: String) throws -> TrainerPlacement {
         guard case .word("slurm") = args.values["on"] else {
-            if let given = slurmOptions.first(where: { args.has($0.name) }) {
+            if let given = (args.call.name == "search" ? searchSlurmOptions : slurmOptions).first(where: { args.has($0.name) }) {
                 throw args.problem(given.name, .slurmOptionHere(given.name))
             }
             return .local

@@ -31,6 +31,8 @@ public enum CommandProblem: Error, Sendable, Equatable {
     case slurmOptionHere(String)
     case sbatchArgs(got: String)
     case slurmNotTrainer
+    case searchOnSlurmWithTrainer
+    case oracleOnSlurm
     // Predictors.
     case unknownOptimizer
     case notAPredictor
@@ -124,6 +126,9 @@ extension CommandProblem: CustomStringConvertible {
         case .noTrainer: return "trials lists a trainer's trials; choose one with bench trainer […]"
         case .slurmOptionHere(let o): return "\(o)= is an option of a trainer on Slurm: bench trainer […] on slurm \(o)=…"
         case .sbatchArgs(let t): return "args= is a list of strings, one sbatch argument each (\"--constraint=a100\"); got \(t)"
+        case .searchOnSlurmWithTrainer:
+            return "search on slurm splits the runs of a benchmark table; a trainer's trials go on Slurm with bench trainer […] on slurm"
+        case .oracleOnSlurm: return "search oracle is one lookup; it needs no cluster"
         case .slurmNotTrainer: return "on slurm runs a trainer's trials: bench trainer […] on slurm"
         case .oracleWithTrainer:
             return "search oracle needs every architecture's result, which a trainer does not have; use a benchmark table"

@@ -18,6 +18,9 @@ public final class Session {
     var benchTable: (any Bench)? {
         didSet { allSet = nil; candidateSet = nil }
     }
+    /// How the benchmark table was opened, so a Slurm task can open it again; nil for a
+    /// trainer (and before any bench: the synthetic default).
+    var benchOrigin: BenchOrigin?
     /// The candidates of a trainer: the whole NB101 space (not what was trained so far).
     private var candidateSet: ArchSet?
     /// The npsh program, which the synthetic trainer runs as its trainer.
@@ -64,13 +67,14 @@ public final class Session {
         let bindings: [String: Value]
         let space: SpaceInfo
         let benchTable: (any Bench)?
+        let benchOrigin: BenchOrigin?
         let readFiles: [FileIdentity: String]
         /// How many architectures the trainer had trained (a stopped search may have added some).
         let trained: Int?
     }
 
     func snapshot() -> Snapshot {
-        Snapshot(seed: seed, counters: counters, bindings: bindings, space: space, benchTable: benchTable, readFiles: readFiles,
+        Snapshot(seed: seed, counters: counters, bindings: bindings, space: space, benchTable: benchTable, benchOrigin: benchOrigin, readFiles: readFiles,
                  trained: (benchTable as? TrainerBench)?.count)
     }
 
@@ -80,6 +84,7 @@ public final class Session {
         bindings = s.bindings
         space = s.space
         if benchTable !== s.benchTable { benchTable = s.benchTable }
+        benchOrigin = s.benchOrigin
         if let n = s.trained, let t = benchTable as? TrainerBench { t.forget(after: n) }
         readFiles = s.readFiles
     }

@@ -4,7 +4,7 @@
 
 /// Regularised evolution with a predictor as the fitness, in generations of `batch`
 /// children so each generation is one batched prediction. Deterministic for a seed.
-public struct Evolution: Sendable {
+public struct Evolution: Sendable, Codable {
     public var population = 100
     public var tournament = 25
     public var cycles = 2000

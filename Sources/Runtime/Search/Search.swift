@@ -33,7 +33,7 @@ public struct SearchProblem: Sendable {
 }
 
 /// How a predictor search picks and fits its predictor.
-public struct PredictorSearchConfig: Sendable {
+public struct PredictorSearchConfig: Sendable, Codable {
     public var n: Int
     public var k: Int
     public var regressor: FitConfig
@@ -50,7 +50,7 @@ public struct PredictorSearchConfig: Sendable {
     }
 }
 
-public enum SearchMethod: Sendable {
+public enum SearchMethod: Sendable, Codable {
     case oracle
     case random(budget: Int)
     case predictor(PredictorSearchConfig)
@@ -90,10 +90,15 @@ public struct SearchCurve: Sendable, Equatable {
 }
 
 /// One search's outcome per budget: the pick's validation, test and the time spent.
-struct RunTrace {
-    var validation: [Double] = []
-    var test: [Double] = []
-    var time: [Double] = []
+public struct RunTrace: Sendable, Equatable, Codable {
+    public var validation: [Double] = []
+    public var test: [Double] = []
+    public var time: [Double] = []
+
+    public static func == (a: RunTrace, b: RunTrace) -> Bool {
+        func same(_ x: [Double], _ y: [Double]) -> Bool { x.count == y.count && zip(x, y).allSatisfy { $0.bitPattern == $1.bitPattern } }
+        return same(a.validation, b.validation) && same(a.test, b.test) && same(a.time, b.time)
+    }
 
     /// Appends the running pick after training `obs` in order.
     mutating func follow(_ obs: [Observation], space: SpaceInfo, candidates: ArchSet) {
@@ -123,15 +128,28 @@ public enum Search {
         _ method: SearchMethod, on problem: SearchProblem, runs: Int, seed: UInt64, name: String,
         threads: Int = defaultThreads, progress: (@Sendable (Int) -> Bool)? = nil
     ) throws -> SearchCurve {
+        if case .oracle = method { return try oracle(problem, name: name) }
+        let all = try traces(method, on: problem, runs: 0..<runs, seed: seed, name: name, threads: threads, progress: progress)
+        return curve(method, name: name, traces: all)
+    }
+
+    /// The oracle's flat line: the best architecture by validation.
+    static func oracle(_ problem: SearchProblem, name: String) throws -> SearchCurve {
+        guard problem.candidates.count > 0 else { throw RuntimeError.unusable(.emptyBenchmark) }
+        guard let b = problem.candidates.best() else { throw RuntimeError.unusable(.noValidationMetric) }
+        let test = b.test.isNaN ? b.validation : b.test
+        return SearchCurve(name: name, runs: 1, validationMean: [b.validation], validationSD: [0], testMean: [test], testSD: [0],
+                           timeMean: [.nan], trainedBeforePrediction: nil)
+    }
+
+    /// Checks a method's budget against the problem before any run.
+    public static func check(_ method: SearchMethod, on problem: SearchProblem, runs: Int) throws {
         let count = problem.candidates.count
         guard count > 0 else { throw RuntimeError.unusable(.emptyBenchmark) }
         guard runs >= 1 else { throw RuntimeError.unusable(.runsBelowOne) }
         switch method {
         case .oracle:
-            guard let b = problem.candidates.best() else { throw RuntimeError.unusable(.noValidationMetric) }
-            let test = b.test.isNaN ? b.validation : b.test
-            return SearchCurve(name: name, runs: 1, validationMean: [b.validation], validationSD: [0], testMean: [test], testSD: [0],
-                               timeMean: [.nan], trainedBeforePrediction: nil)
+            guard problem.candidates.best() != nil else { throw RuntimeError.unusable(.noValidationMetric) }
         case .random(let budget):
             guard budget >= 1, budget <= count else {
                 throw RuntimeError.unusable(.budget(budget, count: count))
@@ -144,6 +162,16 @@ public enum Search {
                 throw RuntimeError.unusable(.nBelowBatch(n: c.n, batch: c.regressor.batch))
             }
         }
+    }
+
+    /// The traces of runs `runs` (each from its own stream "search/<name>/<run>"), in run
+    /// order: a part of a search, which `curve` combines with the other parts.
+    public static func traces(
+        _ method: SearchMethod, on problem: SearchProblem, runs range: Range<Int>, seed: UInt64, name: String,
+        threads: Int = defaultThreads, progress: (@Sendable (Int) -> Bool)? = nil
+    ) throws -> [RunTrace] {
+        try check(method, on: problem, runs: range.count)
+        let runs = range.count
         let workers = max(1, min(threads, runs))
         let lock = Mutex()
         nonisolated(unsafe) var done = 0
@@ -154,7 +182,7 @@ public enum Search {
             var out: [(Int, Result<RunTrace, Error>)] = []
             for r in stride(from: w, to: runs, by: workers) {
                 if lock.sync({ stop }) { out.append((r, .failure(RuntimeError.interrupted("the search")))); continue }
-                out.append((r, Result { try one(method, problem, run: r, seed: seed, name: name) }))
+                out.append((r, Result { try one(method, problem, run: range.lowerBound + r, seed: seed, name: name) }))
                 lock.sync {
                     done += 1
                     if let progress, !progress(done) { stop = true }
@@ -164,7 +192,11 @@ public enum Search {
         }
         var traces = [RunTrace?](repeating: nil, count: runs)
         for part in parts { for (r, result) in part { traces[r] = try result.get() } }
-        let all = traces.map { $0! }
+        return traces.map { $0! }
+    }
+
+    /// Mean and standard deviation over the traces of all runs, in run order.
+    public static func curve(_ method: SearchMethod, name: String, traces all: [RunTrace]) -> SearchCurve {
         let length = all[0].validation.count
         func stats(_ key: KeyPath<RunTrace, [Double]>) -> ([Double], [Double]) {
             var mean = [Double](repeating: 0, count: length), sd = mean
@@ -175,7 +207,7 @@ public enum Search {
         var n: Int? = nil
         if case .predictor(let c) = method { n = c.n }
         if case .evolve(let c, _) = method { n = c.n }
-        return SearchCurve(name: name, runs: runs, validationMean: vm, validationSD: vs, testMean: tm, testSD: ts,
+        return SearchCurve(name: name, runs: all.count, validationMean: vm, validationSD: vs, testMean: tm, testSD: ts,
                            timeMean: time, trainedBeforePrediction: n)
     }
 

@@ -53,7 +53,7 @@ public struct Digest128: Hashable, Comparable, Sendable {
 @inline(__always) func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
 
 /// One-shot MD5 over raw bytes.
-enum MD5 {
+public enum MD5 {
     private static let shifts: [UInt32] = [
         7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
         5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
@@ -116,7 +116,7 @@ enum MD5 {
     }
 
     /// The digest of a string's UTF-8 bytes.
-    static func digest(_ text: String) -> Digest128 { digest(Array(text.utf8)) }
+    public static func digest(_ text: String) -> Digest128 { digest(Array(text.utf8)) }
 
     @inline(__always)
     private static func block(

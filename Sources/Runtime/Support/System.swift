@@ -171,7 +171,7 @@ func removeTree(_ path: String) throws {
 }
 
 /// Creates a directory and its parents (like mkdir -p).
-func makeDirectory(_ path: String) throws {
+public func makeDirectory(_ path: String) throws {
     var partial = path.hasPrefix("/") ? "" : "."
     for part in path.split(separator: "/") {
         partial += "/" + part

@@ -19,7 +19,7 @@ import Darwin
 // dropped, so a trainer that floods its output neither blocks nor fills the disk.
 
 /// One trial to run: the substituted command and where it works.
-struct TrialJob: Sendable {
+public struct TrialJob: Sendable {
     /// Position in the batch: results are consumed in this order, never completion order.
     public var index: Int
     public var trial: String
@@ -51,8 +51,8 @@ struct TrialJob: Sendable {
         self.openAttempt = openAttempt
     }
 
-    var stdoutPath: String { directory + "/stdout.log" }
-    var stderrPath: String { directory + "/stderr.log" }
+    public var stdoutPath: String { directory + "/stdout.log" }
+    public var stderrPath: String { directory + "/stderr.log" }
 }
 
 /// How one attempt ended.
@@ -353,7 +353,7 @@ func writeFully(_ fd: Int32, _ p: UnsafeRawPointer, _ count: Int) {
 }
 
 /// The last `lines` lines of a text file (at most 64 KiB read from its end), each clipped.
-func tailLines(_ path: String, lines: Int = 5) -> [String] {
+public func tailLines(_ path: String, lines: Int = 5) -> [String] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return [] }
     defer { close(fd) }

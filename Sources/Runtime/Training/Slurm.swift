@@ -206,7 +206,7 @@ public struct SlurmTask: Sendable, Equatable {
 }
 
 /// The Slurm backend: trial batches as job arrays, watched by polling.
-final class SlurmBackend: TrialBackend {
+public final class SlurmBackend: TrialBackend {
     let options: SlurmOptions
     let spec: TrainerSpec
     let range: ClosedRange<Double>?
@@ -254,7 +254,7 @@ final class SlurmBackend: TrialBackend {
         var missing = 0
     }
 
-    func run(
+    public func run(
         _ jobs: [TrialJob],
         willStart: (TrialJob, Int) throws -> Void,
         finished: (TrialJob, Int, AttemptOutcome, Double) throws -> Void,
