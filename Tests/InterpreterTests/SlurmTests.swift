@@ -196,6 +196,27 @@ final class SlurmTests: XCTestCase {
         XCTAssertEqual(tasks.sorted(), [2, 3])
     }
 
+    func testReadmeOnASlurmClusterRunsAsWritten() throws {
+        _ = try requireSlurm()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let readme = try String(contentsOfFile: repo + "/README.md", encoding: .utf8)
+        guard let section = readme.components(separatedBy: "## On a Slurm cluster").dropFirst().first?.components(separatedBy: "```").dropFirst().first else {
+            return XCTFail("README has no Slurm example")
+        }
+        let lines = section.split(separator: "\n").filter { $0.hasPrefix("npsh> ") }.map { String($0.dropFirst(6)) }
+        XCTAssertGreaterThanOrEqual(lines.count, 5)
+        let dir = temporaryFolder(self)
+        try FileManager.default.createDirectory(atPath: dir + "/examples/trainers", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: repo + "/examples/trainers/toy_trainer.py", toPath: dir + "/examples/trainers/toy_trainer.py")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/readme.npx", atomically: true, encoding: .utf8)
+        let r = try npsh(["run", "readme.npx"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("best: "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("8 trials in readme.ledger.sqlite: 8 done"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("search gcn N=20, 4 runs (synthetic)"), r.stdout)
+        XCTAssertFalse(arrays(dir + "/runs").isEmpty, "the trials ran as job arrays in dir=")
+    }
+
     func testBadSlurmSettingsAreClearErrors() throws {
         _ = try requireSlurm()
         let dir = temporaryFolder(self)

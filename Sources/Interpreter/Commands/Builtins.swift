@@ -81,7 +81,9 @@ enum Builtins {
             they pick ({arch} a JSON file of the architecture, {result} where to write
             {"metric": …}; also {trial}, {seed}, {dir}), parallel= at a time, and keep every
             result in a SQLite ledger, so a rerun trains nothing twice. bench trainer synthetic
-            runs the synthetic landscape through the same machinery. See docs/training.md.
+            runs the synthetic landscape through the same machinery. bench trainer […] on slurm
+            dir="/shared/runs" partition="gpu" … submits each batch as a Slurm job array
+            instead; a rerun adopts the arrays still queued. See docs/training.md.
             """
     ) { session, args in
         if args.has("on"), args.values["source"].map({ if case .word("trainer") = $0 { return false }; return true }) ?? true { throw args.problem("on", .slurmNotTrainer) }

@@ -25,6 +25,7 @@ public enum ParamType: Sendable {
         case .predictor: return "P"
         case .scores: return "SCORES"
         case .string: return "\"FILE\""
+        case .word(let w): return w.joined(separator: "|")
         default: return "X"
         }
     }

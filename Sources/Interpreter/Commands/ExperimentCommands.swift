@@ -31,6 +31,8 @@ extension Builtins {
             K best predicted. evolve: the K come from regularised evolution guided by the
             predictor (for spaces too big to enumerate). oracle: the best by validation of
             the whole benchmark. Runs use both cores; the result equals a serial run's.
+            on slurm tasks=T splits the runs over a Slurm job array (a benchmark table or the
+            synthetic landscape); the curve equals the local one byte for byte.
             For loss metrics lower is better throughout.
             """
     ) { session, args in
