@@ -217,6 +217,47 @@ final class SlurmTests: XCTestCase {
         XCTAssertFalse(arrays(dir + "/runs").isEmpty, "the trials ran as job arrays in dir=")
     }
 
+    func testCtrlCCancelsTheRunsJobsAndRecordsThemInterrupted() throws {
+        _ = try requireSlurm()
+        let toy = try toy()
+        setenv("TOY_LOG", toy.log, 1)
+        setenv("TOY_COUNTER", toy.counter, 1)
+        setenv("TOY_DELAY", "3", 1)
+        defer { unsetenv("TOY_LOG"); unsetenv("TOY_COUNTER"); unsetenv("TOY_DELAY") }
+        final class Box: @unchecked Sendable { var notes: [String] = [] }
+        let box = Box()
+        let session = Session(store: BenchmarkStore(cacheDirectory: GoldenTests.cache), output: { _ in }, diagnostics: { box.notes.append($0) })
+        session.executable = CLITests.binary
+        let counter = toy.counter
+        session.interruptRequested = { ((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").split(separator: "\n").count >= 1 }
+        let e = Evaluator(session: session)
+        let bench = toy.bench("ok", "on slurm poll=0.3 dir=\"\(toy.dir)/runs\" ledger=\"\(toy.dir)/c.sqlite\"", path: toy.trainer)
+        var errors = ""
+        let r = ScriptRunner().run(SourceFile(name: "c.npx", text: "seed 6\nspace nb101\n\(bench)\nlet a = sample 3\n"),
+                                   evaluator: e, echo: nil) { errors += $0 }
+        XCTAssertEqual(r.status, .runtime, errors)
+        XCTAssertTrue(errors.contains("interrupted (Ctrl-C); training (3 trials; finished ones are kept in"), errors)
+        // scancel took the run's jobs off the queue.
+        let deadline = Date().addingTimeInterval(20)
+        var left = "?"
+        while Date() < deadline {
+            left = try runCommand(["squeue", "--me", "--noheader", "--array", "--format=%j"]).output
+                .split(separator: "\n").filter { $0.hasPrefix("npsh-") }.joined(separator: ",")
+            if left.isEmpty { break }
+            usleep(200_000)
+        }
+        XCTAssertEqual(left, "", "the run's jobs were cancelled")
+        // Resumed in the same session: every trial ends done, the interrupted ones on a second attempt.
+        session.interruptRequested = { false }
+        setenv("TOY_DELAY", "0", 1)
+        let r2 = ScriptRunner().run(SourceFile(name: "c.npx", text: "seed 6\nlet a = sample 3\nexport trials to \"\(toy.dir)/c.json\"\n"),
+                                    evaluator: e, echo: nil) { errors += $0 }
+        XCTAssertEqual(r2.status, .ok, errors)
+        let t = try trials(toy.dir + "/c.json")
+        XCTAssertEqual(t.map { $0["status"] as? String }, ["done", "done", "done"])
+        XCTAssertTrue(t.contains { ($0["attempts"] as? Int ?? 0) == 2 }, "an interrupted trial ran a second attempt: \(t)")
+    }
+
     func testBadSlurmSettingsAreClearErrors() throws {
         _ = try requireSlurm()
         let dir = temporaryFolder(self)

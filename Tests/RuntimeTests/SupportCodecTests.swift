@@ -97,3 +97,41 @@ final class SuggestionTests: XCTestCase {
         XCTAssertNil(suggestion(for: "zzzzzz", among: ["sample", "seed"]))
     }
 }
+
+/// A Slurm task's outcome file: written once, first result wins (a requeued task that
+/// reports twice is recorded once), and a task whose outcome exists does not run again.
+final class OutcomeFileTests: XCTestCase {
+    func testFirstOutcomeWinsAndARequeuedTaskDoesNotRunAgain() throws {
+        let dir = makeTemporaryDirectory(prefix: "npsh-outcome")
+        defer { try? removeTree(dir) }
+        try #"{"metric": 0.9}"#.write(toFile: dir + "/result.json", atomically: true, encoding: .utf8)
+        XCTAssertTrue(try OutcomeFile.write(.success(TrialResult(metric: 0.9)), seconds: 2, directory: dir, attempt: 1))
+        XCTAssertFalse(try OutcomeFile.write(.failure(.exited(1), final: false), seconds: 3, directory: dir, attempt: 1),
+                       "a second report of the same attempt is not written")
+        let (outcome, seconds) = try XCTUnwrap(OutcomeFile.read(directory: dir, attempt: 1, resultPath: dir + "/result.json", range: 0...1))
+        XCTAssertEqual(outcome, .success(TrialResult(metric: 0.9)))
+        XCTAssertEqual(seconds, 2)
+        XCTAssertNil(OutcomeFile.read(directory: dir, attempt: 2, resultPath: dir + "/result.json", range: 0...1))
+        // Every problem survives the file.
+        let problems: [TrialProblem] = [.exited(2), .signaled(9), .timedOut(1.5), .noResult, .resultTooLarge(3), .resultNotJSON("x"), .missingMetric,
+                                        .badValue("metric", "is 2"), .couldNotStart("e"), .permanent, .interrupted, .lost("gone")]
+        for (i, p) in problems.enumerated() {
+            XCTAssertTrue(try OutcomeFile.write(.failure(p, final: true), seconds: 1, directory: dir, attempt: 10 + i))
+            let back = OutcomeFile.read(directory: dir, attempt: 10 + i, resultPath: dir + "/none", range: nil)
+            XCTAssertEqual(back?.0, .failure(p, final: false), "\(p)")
+        }
+        // A task whose outcome exists returns at once and never starts its program.
+        let marker = dir + "/ran"
+        let task = SlurmTask(trial: "t", attempt: 1, program: "/bin/sh", argv: ["sh", "-c", "touch \(marker)"], environment: [],
+                             directory: dir, resultPath: dir + "/result.json", timeout: nil, grace: 1, range: 0...1)
+        XCTAssertEqual(try task.execute(), 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+        // A fresh attempt runs through the launcher and writes its outcome.
+        var second = task
+        second.attempt = 2
+        second.argv = ["sh", "-c", "touch \(marker); echo '{\"metric\": 0.5}' > \(dir)/result.json"]
+        XCTAssertEqual(try second.execute(), 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker))
+        XCTAssertEqual(OutcomeFile.read(directory: dir, attempt: 2, resultPath: dir + "/result.json", range: 0...1)?.0, .success(TrialResult(metric: 0.5)))
+    }
+}
