@@ -40,12 +40,14 @@ let package = Package(
             name: "Interpreter",
             dependencies: ["Runtime", "CReadline"],
             swiftSettings: testable),
+        // Jupyter/: the kernel's Python wrapper and logos, which `npsh jupyter install` copies.
         .executableTarget(
             name: "npsh",
             dependencies: [
                 "Interpreter", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            resources: [.copy("Jupyter")]),
         // The libFuzzer target for the language front end (see scripts/fuzz).
         .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
         .executableTarget(name: "npsh-fuzz", dependencies: ["CFuzzerDriver", "Interpreter", "Runtime"]),

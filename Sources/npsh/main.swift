@@ -65,7 +65,7 @@ struct NPSH: ParsableCommand {
         commandName: "npsh",
         abstract: "A scripting shell for neural architecture search with a Neural Predictor.",
         version: "npsh 0.1.0",
-        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self, Trial.self, SearchTask.self],
+        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self, Trial.self, SearchTask.self, Kernel.self, Jupyter.self],
         defaultSubcommand: Repl.self)
 }
 
@@ -266,6 +266,56 @@ struct SearchTask: ParsableCommand {
                 try SearchJob.execute(job: job, task: task, resultPath: result)
             } catch let e as RuntimeError {
                 writeErr("npsh search exec: \(e)\n")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct Kernel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel", abstract: "npsh for a notebook front end: JSON lines on standard input and output (see npsh jupyter).")
+
+    @Flag(help: "Speak JSON lines over standard input and output (the only mode).") var stdio = false
+    @Option(help: "The session seed (default 0).") var seed: UInt64?
+
+    func run() throws {
+        guard stdio else { throw ValidationError("npsh kernel speaks JSON lines: npsh kernel --stdio") }
+        let store = BenchmarkStore(cacheDirectory: absolutePath(BenchmarkStore.defaultCacheDirectory(environment: environment)))
+        let session = Session(store: store, output: { writeErr($0 + "\n") }, diagnostics: { writeErr($0 + "\n") })
+        session.progress = ProgressReporter(terminal: false, write: { [unowned session] text in session.diagnostics(String(text.dropLast())) })
+        if let seed { session.setSeed(seed) }
+        // The front end's interrupt button: stop the running statement, keep the session.
+        signal(SIGINT) { _ in Interrupt.request() }
+        let server = KernelServer(evaluator: Evaluator(session: session), writeLine: { writeOut($0 + "\n") })
+        let reader = LineInput(fd: 0)
+        server.run(readLine: { reader.next() })
+        session.close()
+    }
+}
+
+struct Jupyter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jupyter", abstract: "Jupyter: install the npsh kernel.", subcommands: [Install.self])
+
+    struct Install: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "install",
+            abstract: "Registers the npsh kernel (kernel.json, its Python wrapper, a logo) for JupyterLab, Notebook and VS Code.",
+            discussion: "The wrapper needs a Python with ipykernel 7 (--python). Where: --user (~/.local/share/jupyter), --sys-prefix (that Python's environment) or --prefix P.")
+
+        @Flag(help: "Install for this user.") var user = false
+        @Flag(help: "Install into the Python's environment (sys.prefix).") var sysPrefix = false
+        @Option(help: "Install under this prefix (P/share/jupyter/kernels/npsh).") var prefix: String?
+        @Option(help: "The Python that runs the wrapper (it needs ipykernel).") var python = "python3"
+
+        func run() throws {
+            do {
+                let folder = try JupyterInstall.install(python: python, user: user, sysPrefix: sysPrefix, prefix: prefix,
+                                                        npsh: currentExecutable(), environment: environment)
+                writeOut("installed the npsh kernel in \(folder)\n")
+            } catch let e as RuntimeError {
+                writeErr("npsh jupyter install: \(e)\n")
                 throw ExitCode(1)
             }
         }

@@ -165,6 +165,8 @@ extension Builtins {
             throw CommandProblem.cannotPlot(type: v.typeName)
         }
         var lines: [String] = []
+        // A notebook front end shows every figure inline.
+        session.display?(SVGRenderer.render(figure), "\(figure.title) (\(Format.plural(figure.series.count, "series")))")
         if let path = args.string("to") {
             try session.write(SVGRenderer.render(figure), to: path)
             lines.append("plot: wrote \(path) (\(figure.title); \(figure.series.count) series)")

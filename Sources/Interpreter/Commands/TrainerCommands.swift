@@ -217,7 +217,7 @@ extension Builtins {
 }
 
 /// The running program's own path (the synthetic trainer runs npsh itself).
-func currentExecutable() -> String {
+public func currentExecutable() -> String {
     var buf = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buf, buf.count - 1)
     if n > 0 { return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }

@@ -37,6 +37,9 @@ public final class Session {
     public let store: BenchmarkStore
     /// Deterministic output (the notebook's `#>` lines).
     public var output: (String) -> Void
+    /// Where a notebook front end (the Jupyter kernel) takes each figure: its SVG and a
+    /// plain-text fallback. nil in a terminal or a script run.
+    public var display: ((_ svg: String, _ text: String) -> Void)?
     /// Notes, timings and progress: never part of the deterministic output.
     public var diagnostics: (String) -> Void
     /// Whether `plot` prints its Unicode preview (set by the REPL on a terminal).
