@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Interpreter
 import Runtime
 
@@ -65,7 +66,7 @@ struct NPSH: ParsableCommand {
         commandName: "npsh",
         abstract: "A scripting shell for neural architecture search with a Neural Predictor.",
         version: "npsh 0.1.0",
-        subcommands: [Repl.self, Run.self, Benchmark.self, TrainSynthetic.self, Trial.self, SearchTask.self, Kernel.self, Jupyter.self],
+        subcommands: [Repl.self, Run.self, Convert.self, Benchmark.self, TrainSynthetic.self, Trial.self, SearchTask.self, Kernel.self, Jupyter.self],
         defaultSubcommand: Repl.self)
 }
 
@@ -106,6 +107,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Rewrite the file with each statement's output under it.") var update = false
     @Flag(help: "Fail (exit 1) with a unified diff if any output differs from the file's.") var check = false
     @Option(help: "Overrides the session seed for the whole run.") var seed: UInt64?
+    @Option(help: "Also write a self-contained HTML report: code, outputs, inline figures, errors.") var html: String?
 
     func validate() throws {
         if update && check { throw ValidationError("--update and --check cannot be combined") }
@@ -113,6 +115,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        let startFolder = absolutePath(".")
         let text: String
         if file == "-" {
             text = try readAllStandardInput().withUnsafeBytes { try scriptText($0, name: "<stdin>") }
@@ -144,8 +147,21 @@ struct Run: ParsableCommand {
         }
         let runner = ScriptRunner(renderer: DiagnosticRenderer(colour: colour))
         let quiet = update || check
+        // A report keeps each figure; otherwise figures go only where `plot … to` writes them.
+        if html != nil { evaluator.session.display = { _, _ in } }
+        let htmlPath = html.map { absolutePathFrom(startFolder, $0) }
+        let startSeed = evaluator.session.seed
         let result = runner.run(SourceFile(name: name, text: text), evaluator: evaluator,
-                                echo: quiet ? nil : { writeOut($0 + "\n") }, errors: writeErr)
+                                echo: quiet ? nil : { writeOut($0 + "\n") }, errors: { writeErr($0) })
+        if let htmlPath {
+            let page = HTMLReport.render(name: name, text: text, result: result, figures: result.figures, seed: startSeed,
+                                         version: NPSH.configuration.version, date: isoDate())
+            do { try evaluator.session.write(page, to: htmlPath) } catch let e as RuntimeError {
+                writeErr("npsh: \(e)\n")
+                throw ExitCode(ExitStatus.runtime.rawValue)
+            }
+            writeErr("wrote \(html!)\n")
+        }
         evaluator.session.close()
         if result.status != .ok { throw ExitCode(result.status.rawValue) }
         if update || check {
@@ -272,6 +288,39 @@ struct SearchTask: ParsableCommand {
     }
 }
 
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Converts a notebook: .npx to Jupyter's .ipynb, or back.",
+        discussion: "Comments become markdown cells, statements code cells, '#> ' lines their outputs. npx → ipynb → npx gives the same bytes.")
+
+    @ArgumentParser.Argument(help: "The notebook to convert (.npx or .ipynb).") var file: String
+    @Option(help: "The format to write: ipynb or npx.") var to: String
+    @Option(name: .shortAndLong, help: "Where to write it (default: the file's name with the new extension).") var output: String?
+
+    func run() throws {
+        guard to == "ipynb" || to == "npx" else { throw ValidationError("--to is ipynb or npx") }
+        let base = file.hasSuffix(".npx") ? String(file.dropLast(4)) : file.hasSuffix(".ipynb") ? String(file.dropLast(6)) : file
+        let target = output ?? base + "." + to
+        do {
+            guard absolutePath(target) != absolutePath(file) else { throw RuntimeError.wouldOverwriteInput(target, role: "the notebook being converted") }
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch { throw RuntimeError.fileNotFound(file) }
+            let text: String
+            if to == "ipynb" {
+                guard let s = String(data: data, encoding: .utf8) else { throw RuntimeError.malformed(DataPlace(file: file), .json("not UTF-8 text")) }
+                text = NotebookConvert.toIPYNB(s)
+            } else {
+                text = try NotebookConvert.toNPX(data, path: file)
+            }
+            try FileWriter.write(text, to: target, durable: true)
+            writeOut("wrote \(target)\n")
+        } catch let e as RuntimeError {
+            writeErr("npsh convert: \(e)\n")
+            throw ExitCode(1)
+        }
+    }
+}
+
 struct Kernel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel", abstract: "npsh for a notebook front end: JSON lines on standard input and output (see npsh jupyter).")
@@ -320,6 +369,18 @@ struct Jupyter: ParsableCommand {
             }
         }
     }
+}
+
+/// `path` as given on the command line, made absolute from the folder npsh started in.
+func absolutePathFrom(_ folder: String, _ path: String) -> String { path.hasPrefix("/") ? path : folder + "/" + path }
+
+/// Now, in UTC, as 2026-12-01 18:40 UTC (a report's footer: the one line that differs between runs).
+func isoDate() -> String {
+    var t = time(nil)
+    var tm = tm()
+    gmtime_r(&t, &tm)
+    func two(_ x: Int32) -> String { x < 10 ? "0\(x)" : "\(x)" }
+    return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday)) \(two(tm.tm_hour)):\(two(tm.tm_min)) UTC"
 }
 
 func readAllStandardInput() -> [UInt8] {

@@ -16,6 +16,15 @@ public struct RunResult: Sendable {
     public var outputs: [(endLine: Int, text: String)]
     /// Rendered diagnostics (already written to `errors`).
     public var diagnostics: [String]
+    /// The figures drawn (when the session has a `display`), with their statement's last line.
+    public var figures: [(endLine: Int, svg: String)] = []
+
+    public init(status: ExitStatus, outputs: [(endLine: Int, text: String)], diagnostics: [String], figures: [(endLine: Int, svg: String)] = []) {
+        self.status = status
+        self.outputs = outputs
+        self.diagnostics = diagnostics
+        self.figures = figures
+    }
 }
 
 /// Runs script text through the same path for files, standard input and REPL replay:
@@ -48,9 +57,17 @@ public struct ScriptRunner {
         }
         var outputs: [(Int, String)] = []
         let session = evaluator.session
-        let savedOutput = session.output
-        defer { session.output = savedOutput }
+        let savedOutput = session.output, savedDisplay = session.display
+        defer { session.output = savedOutput; session.display = savedDisplay }
+        var figures: [(endLine: Int, svg: String)] = []
         for s in statements {
+            let endLine = source.location(max(s.range.start, s.range.end - 1)).line
+            if let display = savedDisplay {
+                session.display = { svg, text in
+                    figures.append((endLine, svg))
+                    display(svg, text)
+                }
+            }
             var lines: [String] = []
             session.output = { text in
                 lines.append(text)
@@ -58,17 +75,17 @@ public struct ScriptRunner {
             }
             do {
                 try evaluator.execute(s)
-                outputs.append((source.location(max(s.range.start, s.range.end - 1)).line, lines.joined(separator: "\n")))
+                outputs.append((endLine, lines.joined(separator: "\n")))
             } catch let d as Diagnostic {
                 let text = renderer.render(d, in: source)
                 errors(text)
-                return RunResult(status: .runtime, outputs: outputs, diagnostics: [text])
+                return RunResult(status: .runtime, outputs: outputs, diagnostics: [text], figures: figures)
             } catch {
                 let text = renderer.render(Diagnostic(.runtime("\(error)"), s.range), in: source)
                 errors(text)
-                return RunResult(status: .runtime, outputs: outputs, diagnostics: [text])
+                return RunResult(status: .runtime, outputs: outputs, diagnostics: [text], figures: figures)
             }
         }
-        return RunResult(status: .ok, outputs: outputs, diagnostics: [])
+        return RunResult(status: .ok, outputs: outputs, diagnostics: [], figures: figures)
     }
 }

@@ -147,7 +147,7 @@ public final class Session {
     }
 
     /// Writes `text` to `path` atomically, refusing to overwrite a file the session reads.
-    func write(_ text: String, to path: String) throws {
+    public func write(_ text: String, to path: String) throws {
         try checkWritable(path)
         try FileWriter.write(text, to: path)
     }
