@@ -5,7 +5,9 @@ import Runtime
 // cell; a run of statements with their `#> ` output (and `#! ` error) lines a code cell whose
 // outputs are those lines. Where each output block stood, and blank lines between cells, go
 // in the cell's "npsh" metadata, so npx → ipynb → npx gives the same bytes. A notebook
-// executed in Jupyter has no such metadata: each cell's outputs follow its code.
+// executed in Jupyter keeps it, and its text outputs (figures and notes are not text output)
+// come back as the `#> ` lines `npsh run --update` writes; a cell without it gets its
+// outputs after its code.
 
 public enum NotebookConvert {
     static func isErrorLine<S: StringProtocol>(_ line: S) -> Bool {
@@ -143,7 +145,9 @@ public enum NotebookConvert {
                         guard o["name"] as? String == "stdout" else { continue }  // notes are not output
                         text = joined(o["text"]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                         if text.last == "" { text.removeLast() }
-                    case "execute_result", "display_data":
+                    case "display_data":
+                        continue  // a figure; its statement's text output is a block of its own
+                    case "execute_result":
                         text = joined((o["data"] as? [String: Any])?["text/plain"]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                     case "error":
                         prefix = "#!"
