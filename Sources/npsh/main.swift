@@ -150,11 +150,10 @@ struct Run: ParsableCommand {
         // A report keeps each figure; otherwise figures go only where `plot … to` writes them.
         if html != nil { evaluator.session.display = { _, _ in } }
         let htmlPath = html.map { absolutePathFrom(startFolder, $0) }
-        let startSeed = evaluator.session.seed
         let result = runner.run(SourceFile(name: name, text: text), evaluator: evaluator,
                                 echo: quiet ? nil : { writeOut($0 + "\n") }, errors: { writeErr($0) })
         if let htmlPath {
-            let page = HTMLReport.render(name: name, text: text, result: result, figures: result.figures, seed: startSeed,
+            let page = HTMLReport.render(name: name, text: text, result: result, figures: result.figures, seed: evaluator.session.seed,
                                          version: NPSH.configuration.version, date: isoDate())
             do { try evaluator.session.write(page, to: htmlPath) } catch let e as RuntimeError {
                 writeErr("npsh: \(e)\n")
