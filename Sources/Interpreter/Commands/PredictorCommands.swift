@@ -75,6 +75,8 @@ extension Builtins {
             Param("threshold", .number(.percent), "two-stage: the accuracy (percent) the classifier separates", value: .decimal(defaultThreshold)),
             Param("init", .word(["glorot", "he"]), "weight initialisation: glorot (the paper's) or he (for deep GCNs such as layers=18)", value: .word("glorot")),
             Param("fc2", .integer(min: 0), "width of a second fully connected layer (0: none; the paper's ProxylessNAS net uses 512 then 128)", value: .integer(0)),
+            Param("loss", .word(["mse", "hinge", "bpr"]), "mse (the paper's regression) or ranking the pairs of each batch: hinge (margin) or bpr (logistic)", value: .word("mse")),
+            Param("margin", .number(.positive), "hinge: the margin, in units of the labels' sd", value: .decimal(0.1)),
     ]
 
     /// The regressor's config (and the classifier's for twostage) from the fit options;
@@ -113,6 +115,12 @@ extension Builtins {
                                weightDecay: args.number("wd")!, epochs: args.integer("epochs")!,
                                batch: args.integer("batch")!, seed: rng.next())
         if case .word("he") = args.values["init"] { config.heInit = true }
+        if case .word(let l) = args.values["loss"], let loss = LossKind(rawValue: l) { config.loss = loss }
+        if args.has("margin") {
+            guard config.loss == .hinge else { throw args.problem("margin", .marginWithoutHinge) }
+            config.margin = args.number("margin")
+        }
+        if model == "twostage" && config.loss != .mse { throw args.problem("loss", .pairwiseTwoStage(config.loss.rawValue)) }
         guard model == "twostage" else { return (config, nil, notes) }
         guard space.isAccuracy else { throw CommandProblem.twoStageNeedsAccuracy(space: space.name, metric: space.metricName) }
         var classifier = config

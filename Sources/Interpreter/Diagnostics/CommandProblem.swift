@@ -44,6 +44,8 @@ public enum CommandProblem: Error, Sendable, Equatable {
     case kTooLarge(Int, candidates: Int)
     case noLabelsToEvaluate
     case evolveSinglePredictor
+    case marginWithoutHinge
+    case pairwiseTwoStage(String)
     case splitSum(Double)
     // Plots.
     case plotTakes(kind: String, expected: PlotInput, got: String)
@@ -143,6 +145,9 @@ extension CommandProblem: CustomStringConvertible {
             return "the predictor was fitted in space \(fitted); the session's space is \(session)"
         case .kTooLarge(let k, let n): return "K = \(k) is larger than the \(Format.count(n)) candidates"
         case .noLabelsToEvaluate: return "the set has no validation accuracies to evaluate against"
+        case .marginWithoutHinge: return "margin= is the hinge loss's; add loss=hinge"
+        case .pairwiseTwoStage(let l):
+            return "loss=\(l) ranks pairs; a two-stage predictor's classifier needs its cross-entropy and its regressor the paper's mse: use model=gcn with loss=\(l)"
         case .evolveSinglePredictor: return "evolve uses a single predictor; choose gcn, mlp or cnn"
         case .splitSum(let s):
             return "train + val = \(formatSignificant(s, digits: 4)) leaves nothing to test; keep their sum below 1"

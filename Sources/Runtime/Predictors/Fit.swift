@@ -4,8 +4,14 @@ import Dispatch
 // fit's seed: "init" (weights), "shuffle" (batch order, one child per epoch) and
 // "dropout" (one child per step), so changing one does not shift the others.
 
-/// Loss of a fit: regression (MSE) or classification (binary cross-entropy).
-public enum LossKind: String, Sendable, Codable { case mse, bce }
+/// Loss of a fit: regression (MSE), classification (binary cross-entropy), or ranking the
+/// pairs of a batch — margin hinge, or logistic (BPR) — which learns only the order a search
+/// needs. Pairwise losses compare outputs in units of the labels' sd; ties are ignored.
+public enum LossKind: String, Sendable, Codable, CaseIterable {
+    case mse, bce, hinge, bpr
+
+    public var isPairwise: Bool { self == .hinge || self == .bpr }
+}
 
 /// Everything that defines a fit.
 public struct FitConfig: Sendable, Equatable, Codable {
@@ -22,6 +28,8 @@ public struct FitConfig: Sendable, Equatable, Codable {
     /// ProxylessNAS net) starts as a constant and never trains; He keeps its scale.
     /// Optional so predictor files written before it existed still load.
     public var heInit: Bool? = nil
+    /// The hinge loss's margin, in units of the labels' sd (nil: 0.1). Optional for older files.
+    public var margin: Double? = nil
 
     public init(shape: NetworkShape = NetworkShape(), loss: LossKind = .mse, optimizer: OptimizerKind = .adam,
                 learningRate: Double = 1e-4, weightDecay: Double = 1e-3, epochs: Int = 300, batch: Int = 10, seed: UInt64 = 0) {
@@ -112,14 +120,14 @@ public final class Predictor: Sendable {
         } else if let lo = labels.min(), let hi = labels.max(), lo == hi {
             throw RuntimeError.unusable(.constantLabels(n, value: lo))
         }
-        if config.loss == .mse && config.shape.output != .linear, let out = labels.first(where: { $0 < 0 || $0 > 1 }) {
+        if config.loss != .bce && config.shape.output != .linear, let out = labels.first(where: { $0 < 0 || $0 > 1 }) {
             throw RuntimeError.unusable(.labelOutsideUnit(out))
         }
         // Labels are standardised: linear mode predicts (label − mean) / sd; the sigmoid modes
         // predict the label itself but measure the error in units of sd, so that the data
         // term, not the weight decay, dominates the gradient whatever the labels' spread.
         var mean = 0.0, scale = 1.0, lossUnit: Float = 1
-        if config.loss == .mse {
+        if config.loss != .bce {
             var (m, sd) = Metrics.meanAndSD(labels)
             if sd == 0 { sd = 1 }
             if config.shape.output == .linear { mean = m; scale = sd } else { lossUnit = Float(1 / sd) }
@@ -167,7 +175,32 @@ public final class Predictor: Sendable {
                     v.halves[h].run(params: v.params, cells: v.cells, indices: v.indices, targets: v.targets, members: v.members,
                                     range: lo..<hi, batchSize: b, config: config, unit: unit, dropout: dropout.child("half", .index(UInt64(h))))
                 }
-                if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: run) } else { for h in 0..<parts { run(h) } }
+                if config.loss.isPairwise {
+                    // Every member's gradient depends on the whole batch: both halves forward,
+                    // the pairs' loss over the batch, then both halves backward.
+                    let forward: @Sendable (Int) -> Void = { h in
+                        let v = shared.value
+                        let lo = h == 0 ? 0 : cut, hi = h == 0 ? cut : b
+                        v.halves[h].forward(params: v.params, cells: v.cells, indices: v.indices, members: v.members, range: lo..<hi,
+                                            dropout: dropout.child("half", .index(UInt64(h))))
+                    }
+                    if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: forward) } else { for h in 0..<parts { forward(h) } }
+                    var z = [Float](repeating: 0, count: b), t = [Float](repeating: 0, count: b)
+                    for k in 0..<b {
+                        z[k] = halves[k < cut ? 0 : 1].net.out.pointer[k < cut ? k : k - cut]
+                        t[k] = targets[members.items[k]]
+                    }
+                    let (l, dz) = Predictor.pairwiseLossAndGradient(z, targets: t, config: config, unit: unit)
+                    for k in 0..<b {
+                        members.losses[k] = l
+                        halves[k < cut ? 0 : 1].dz.pointer[k < cut ? k : k - cut] = dz[k]
+                    }
+                    let backward: @Sendable (Int) -> Void = { h in
+                        let v = shared.value
+                        v.halves[h].backward(params: v.params)
+                    }
+                    if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: backward) } else { for h in 0..<parts { backward(h) } }
+                } else if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: run) } else { for h in 0..<parts { run(h) } }
                 var loss: Float = 0
                 for k in 0..<b { loss += members.losses[k] }
                 loss /= Float(b)
@@ -193,7 +226,7 @@ public final class Predictor: Sendable {
         let params = FloatBuffer(layout.count)
         var rng = RandomStream(seed: config.seed, path: ["fit"]).child("init")
         layout.initialise(params.pointer, rng: &rng, he: config.heInit ?? false)
-        if config.loss == .mse && config.shape.output != .linear && !labels.isEmpty {
+        if config.loss != .bce && config.shape.output != .linear && !labels.isEmpty {
             let m = labels.reduce(0, +) / Double(labels.count)
             let s = config.shape.output == .shifted ? (m - 0.1) / 0.9 : m
             let clamped = min(max(s, 1e-4), 1 - 1e-4)
@@ -211,7 +244,7 @@ public final class Predictor: Sendable {
             // log(1 + e^−|z|) form, stable for large |z|.
             let l = max(z, 0) - z * t + logPortableF(1 + expf32(-abs(z)))
             return (l, s - t)
-        case .mse:
+        case .mse, .hinge, .bpr:
             let y: Float, dy: Float
             switch config.shape.output {
             case .shifted: let s = sigmoid(z); y = 0.1 + 0.9 * s; dy = 0.9 * s * (1 - s)
@@ -223,6 +256,52 @@ public final class Predictor: Sendable {
         }
     }
 
+    /// The output y of a raw z and dy/dz.
+    @inline(__always)
+    static func output(_ z: Float, _ mode: OutputMode) -> (Float, Float) {
+        switch mode {
+        case .shifted: let s = sigmoid(z); return (0.1 + 0.9 * s, 0.9 * s * (1 - s))
+        case .sigmoid: let s = sigmoid(z); return (s, s * (1 - s))
+        case .linear: return (z, 1)
+        }
+    }
+
+    /// A batch's pairwise loss and dLoss/dz for each member: over the pairs (i, j) whose
+    /// targets differ, with d = (y_i − y_j)·unit signed so that the better target should
+    /// score higher, hinge max(0, margin − d) or logistic log(1 + e^−d), averaged over the
+    /// pairs. The mean over the batch is the step's loss (one value for every member).
+    static func pairwiseLossAndGradient(_ z: [Float], targets t: [Float], config: FitConfig, unit: Float) -> (Float, [Float]) {
+        let b = z.count
+        var y = [Float](repeating: 0, count: b), dy = y
+        for k in 0..<b { (y[k], dy[k]) = output(z[k], config.shape.output) }
+        var dz = [Float](repeating: 0, count: b)
+        var loss: Float = 0
+        var pairs = 0
+        let margin = Float(config.margin ?? 0.1)
+        for i in 0..<b {
+            for j in (i + 1)..<max(i + 1, b) where t[i] != t[j] {
+                // hi scores should exceed lo's.
+                let (hi, lo) = t[i] > t[j] ? (i, j) : (j, i)
+                let d = (y[hi] - y[lo]) * unit
+                let l: Float, g: Float  // g = dl/dd
+                switch config.loss {
+                case .hinge:
+                    l = max(0, margin - d); g = d < margin ? -1 : 0
+                default:
+                    // log(1 + e^−d), stable both ways; dl/dd = −σ(−d).
+                    l = max(-d, 0) + logPortableF(1 + expf32(-abs(d))); g = -sigmoid(-d)
+                }
+                loss += l
+                dz[hi] += g * unit * dy[hi]
+                dz[lo] -= g * unit * dy[lo]
+                pairs += 1
+            }
+        }
+        guard pairs > 0 else { return (0, dz) }
+        let scale = 1 / Float(pairs)
+        return (loss * scale, dz.map { $0 * scale })
+    }
+
     /// `lossAndGradient` for tests (loss unit 1).
     static func lossAndGradientForTesting(_ z: Float, target: Float, config: FitConfig) -> (Float, Float) {
         lossAndGradient(z, target: target, config: config)
@@ -232,6 +311,7 @@ public final class Predictor: Sendable {
     @inline(__always)
     func read(_ z: Float) -> Double {
         if config.loss == .bce { return Double(sigmoid(z)) }
+        // A pairwise fit's scores order candidates; their scale is not the labels'.
         switch config.shape.output {
         case .shifted: return Double(0.1 + 0.9 * sigmoid(z))
         case .sigmoid: return Double(sigmoid(z))
@@ -318,6 +398,19 @@ final class FitHalf: @unchecked Sendable {
             members.losses[m] = l
             dz.pointer[k] = g / Float(b)
         }
+        net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
+    }
+
+    /// The forward half of a pairwise step: outputs in `net.output`.
+    func forward<T: GraphWritable>(params: FloatBuffer, cells: [T], indices: [Int], members: FitMembers, range: Range<Int>, dropout: RandomStream) {
+        batch.fill(cells, ArraySlice(range.map { indices[members.items[$0]] }))
+        var rng = dropout
+        _ = net.forward(params.pointer, batch, training: true, rng: &rng)
+    }
+
+    /// The backward half of a pairwise step, from `dz` (set by the caller) into `grads`.
+    func backward(params: FloatBuffer) {
+        grads.zero()
         net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
     }
 }
