@@ -111,19 +111,8 @@ public enum HTMLReport {
         return nil
     }
 
-    static func escape<S: StringProtocol>(_ s: S) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// Text for HTML: the same escaping as SVG text (both are XML-like markup).
+    static func escape<S: StringProtocol>(_ s: S) -> String { SVGRenderer.escape(String(s)) }
 
     static let css = """
         :root { --ink: #1b1f23; --muted: #5b6570; --rule: #d7dde3; --code: #f5f7f9; --out: #ffffff; --err: #b3261e; }
