@@ -79,6 +79,14 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(e["cursor_end"] as? Int, 11)
         s.handle(#"{"id": 2, "type": "complete", "code": "search pre", "cursor": 10}"#)
         XCTAssertEqual(events()[0]["matches"] as? [String], ["predictor"])
+        // Paths inside a string: the folder's entries, the word starting after the quote.
+        let dir = temporaryFolder(self)
+        FileManager.default.createFile(atPath: dir + "/table.jsonl", contents: Data())
+        let code = "bench \"\(dir)/tab"
+        s.handle("{\"id\": 8, \"type\": \"complete\", \"code\": \(JSONWriter.quote(code)), \"cursor\": \(code.unicodeScalars.count)}")
+        e = events()[0]
+        XCTAssertEqual(e["matches"] as? [String], [dir + "/table.jsonl"])
+        XCTAssertEqual(e["cursor_start"] as? Int, 7)
         s.handle(#"{"id": 3, "type": "inspect", "code": "topk x 3", "cursor": 1}"#)
         e = events()[0]
         XCTAssertEqual(e["found"] as? Bool, true)
