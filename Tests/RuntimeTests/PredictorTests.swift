@@ -401,3 +401,44 @@ final class ClassifierAndPlatformTests: XCTestCase {
         XCTAssertNil(BLAS.fastCoreType(current: "Prescott", environment: [:], cpuFlags: ["sse3"]), "no faster kernel to pick")
     }
 }
+
+/// Ensembles: members with their own streams, fitted side by side.
+final class EnsembleTests: XCTestCase {
+    func testEnsembleOfOneIsThePlainFitAndMembersIgnoreThreads() throws {
+        let cells = Space.catalog.cells
+        let train = Array(stride(from: 0, to: 400_000, by: 4_000))
+        let labels = train.map { 0.85 + 0.1 * Double(cells[$0].edgeCount) / 9 }
+        var config = FitConfig(shape: NetworkShape(dim: 8), epochs: 5, seed: 21)
+        let plain = try Predictor.fit(config, cells: cells, indices: train, labels: labels)
+        config.ensemble = 1
+        guard case .single(let one) = try FittedPredictor.fit(config, cells: cells, indices: train, labels: labels) else { return XCTFail("one network") }
+        XCTAssertEqual(one.parameters, plain.parameters, "an ensemble of one is the plain fit, bit for bit")
+        config.ensemble = 3
+        guard case .ensemble(let a) = try FittedPredictor.fit(config, cells: cells, indices: train, labels: labels, threads: 2),
+              case .ensemble(let b) = try FittedPredictor.fit(config, cells: cells, indices: train, labels: labels, threads: 1) else {
+            return XCTFail("three networks")
+        }
+        XCTAssertEqual(a.count, 3)
+        XCTAssertEqual(a[0].parameters, plain.parameters, "member 0 is the plain fit")
+        XCTAssertNotEqual(a[1].parameters, a[0].parameters, "members have their own streams")
+        XCTAssertNotEqual(a[2].parameters, a[1].parameters)
+        XCTAssertEqual(a.map(\.parameters), b.map(\.parameters), "the same members whatever the thread count")
+        // Scores: the mean of standardised member scores.
+        let test = [7, 70_000, 140_000, 210_000, 280_000]
+        let s = FittedPredictor.ensemble(a).scores(cells: cells, indices: test, threads: 1).scores
+        var want = [Double](repeating: 0, count: test.count)
+        for m in a {
+            let v = m.predict(cells: cells, indices: test, threads: 1)
+            let (mean, sd) = Metrics.meanAndSD(v)
+            for i in v.indices { want[i] += (v[i] - mean) / sd / 3 }
+        }
+        for (x, y) in zip(s, want) { XCTAssertEqual(x, y, accuracy: 1e-12) }
+        // Saved and loaded: every member, bit for bit.
+        let dir = makeTemporaryDirectory(prefix: "npsh-ensemble")
+        defer { try? removeTree(dir) }
+        try PredictorFile.write(.ensemble(a), to: dir + "/e.npp", trainedOn: train.count)
+        guard case .ensemble(let back) = try PredictorFile.read(dir + "/e.npp") else { return XCTFail("an ensemble file") }
+        XCTAssertEqual(back.map(\.parameters), a.map(\.parameters))
+        XCTAssertEqual(FittedPredictor.ensemble(back).scores(cells: cells, indices: test, threads: 1).scores, s)
+    }
+}

@@ -65,6 +65,7 @@ extension Builtins {
             let config = PredictorSearchConfig(n: n, k: k, regressor: reg, classifier: cls, threshold: twoStageThreshold(args))
             if method == "evolve" {
                 guard cls == nil else { throw CommandProblem.evolveSinglePredictor }
+                guard reg.ensemble == nil else { throw args.problem("ensemble", .evolveSinglePredictor) }
                 m = .evolve(config, Evolution(population: args.integer("population")!, tournament: args.integer("sample")!,
                                               cycles: args.integer("cycles")!))
                 name = "evolve \(model) N=\(n)"

@@ -47,7 +47,7 @@ extension Builtins {
             fitted = try FittedPredictor.fitTwoStage(regressor: config, classifier: classifier, threshold: twoStageThreshold(args),
                                                      cells: cells, indices: Array(cells.indices), labels: labels, progress: progress)
         } else {
-            fitted = .single(try Predictor.fit(config, cells: cells, indices: Array(cells.indices), labels: labels, progress: progress))
+            fitted = try FittedPredictor.fit(config, cells: cells, indices: Array(cells.indices), labels: labels, progress: progress)
         }
         var value = PredictorValue(predictor: fitted, trainedOn: set.count, label: set.label, notes: notes)
         value.space = set.space
@@ -77,6 +77,7 @@ extension Builtins {
             Param("fc2", .integer(min: 0), "width of a second fully connected layer (0: none; the paper's ProxylessNAS net uses 512 then 128)", value: .integer(0)),
             Param("loss", .word(["mse", "hinge", "bpr"]), "mse (the paper's regression) or ranking the pairs of each batch: hinge (margin) or bpr (logistic)", value: .word("mse")),
             Param("margin", .number(.positive), "hinge: the margin, in units of the labels' sd", value: .decimal(0.1)),
+            Param("ensemble", .integer(min: 1), "networks fitted, each with its own init, shuffle and dropout; scores are their standardised mean", value: .integer(1)),
     ]
 
     /// The regressor's config (and the classifier's for twostage) from the fit options;
@@ -121,6 +122,10 @@ extension Builtins {
             config.margin = args.number("margin")
         }
         if model == "twostage" && config.loss != .mse { throw args.problem("loss", .pairwiseTwoStage(config.loss.rawValue)) }
+        if let e = args.integer("ensemble"), e > 1 {
+            if model == "twostage" { throw args.problem("ensemble", .ensembleTwoStage) }
+            config.ensemble = e
+        }
         guard model == "twostage" else { return (config, nil, notes) }
         guard space.isAccuracy else { throw CommandProblem.twoStageNeedsAccuracy(space: space.name, metric: space.metricName) }
         var classifier = config
@@ -146,6 +151,7 @@ extension Builtins {
         switch p.predictor {
         case .single(let s): shape = s.config.shape
         case .twoStage(_, let r, _): shape = r.config.shape
+        case .ensemble(let ms): shape = ms[0].config.shape
         }
         guard p.space.name == set.space.name, shape.opKinds == set.space.opLabels.count,
               set.entries.allSatisfy({ $0.arch.vertices <= shape.vertices }) else {

@@ -45,6 +45,7 @@ public enum CommandProblem: Error, Sendable, Equatable {
     case noLabelsToEvaluate
     case evolveSinglePredictor
     case marginWithoutHinge
+    case ensembleTwoStage
     case pairwiseTwoStage(String)
     case splitSum(Double)
     // Plots.
@@ -145,6 +146,7 @@ extension CommandProblem: CustomStringConvertible {
             return "the predictor was fitted in space \(fitted); the session's space is \(session)"
         case .kTooLarge(let k, let n): return "K = \(k) is larger than the \(Format.count(n)) candidates"
         case .noLabelsToEvaluate: return "the set has no validation accuracies to evaluate against"
+        case .ensembleTwoStage: return "ensemble= averages networks of one kind; a two-stage predictor is a cascade of two: use model=gcn with ensemble="
         case .marginWithoutHinge: return "margin= is the hinge loss's; add loss=hinge"
         case .pairwiseTwoStage(let l):
             return "loss=\(l) ranks pairs; a two-stage predictor's classifier needs its cross-entropy and its regressor the paper's mse: use model=gcn with loss=\(l)"

@@ -64,6 +64,9 @@ enum Printer {
         case .single(let p): line = "predictor: \(describe(p))"
         case .twoStage(let c, let r, let t):
             line = "predictor: two-stage (accurate = val ≥ \(Format.fixed(t * 100, 1)) %)\n  classifier: \(describe(c))\n  regressor:  \(describe(r))"
+        case .ensemble(let ms):
+            let losses = ms.map { $0.epochLosses.last.map { formatSignificant($0, digits: 4) } ?? "—" }.joined(separator: " ")
+            line = "predictor: ensemble of \(ms.count), each \(describe(ms[0]).components(separatedBy: ", final loss")[0])\n  final losses \(losses)"
         }
         if let n = v.trainedOn {
             line += "\n  trained on \(Format.plural(n, "architecture")) (\(v.label))"

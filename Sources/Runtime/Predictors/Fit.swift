@@ -30,6 +30,8 @@ public struct FitConfig: Sendable, Equatable, Codable {
     public var heInit: Bool? = nil
     /// The hinge loss's margin, in units of the labels' sd (nil: 0.1). Optional for older files.
     public var margin: Double? = nil
+    /// Networks in an ensemble (nil or 1: one network), each with its own seed.
+    public var ensemble: Int? = nil
 
     public init(shape: NetworkShape = NetworkShape(), loss: LossKind = .mse, optimizer: OptimizerKind = .adam,
                 learningRate: Double = 1e-4, weightDecay: Double = 1e-3, epochs: Int = 300, batch: Int = 10, seed: UInt64 = 0) {

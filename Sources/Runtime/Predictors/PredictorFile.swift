@@ -46,6 +46,9 @@ public enum PredictorFile {
             predictors = [c, r]
             header.kind = "twostage"
             header.threshold = t
+        case .ensemble(let ms):
+            predictors = ms
+            header.kind = "ensemble"
         }
         header.models = predictors.map { Model(config: $0.config, count: $0.parameters.count, labelMean: $0.labelMean, labelScale: $0.labelScale,
                                                   finalLoss: $0.epochLosses.last) }
@@ -104,6 +107,7 @@ public enum PredictorFile {
         guard offset == b.count - 4 else { throw bad(.trailingBytes(b.count - 4 - offset)) }
         switch (header.kind, models.count) {
         case ("single", 1): return Loaded(predictor: .single(models[0]), trainedOn: header.trainedOn)
+        case ("ensemble", let n) where n >= 2: return Loaded(predictor: .ensemble(models), trainedOn: header.trainedOn)
         case ("twostage", 2):
             return Loaded(predictor: .twoStage(classifier: models[0], regressor: models[1], threshold: header.threshold ?? 0.91), trainedOn: header.trainedOn)
         default: throw bad(.modelCount(kind: header.kind, models.count))

@@ -5,12 +5,42 @@
 public enum FittedPredictor: Sendable {
     case single(Predictor)
     case twoStage(classifier: Predictor, regressor: Predictor, threshold: Double)
+    /// Networks of one kind fitted with their own init, shuffle and dropout streams; a
+    /// candidate's score is the mean of the members' standardised scores.
+    case ensemble([Predictor])
 
     public var kindName: String {
         switch self {
         case .single(let p): return p.config.shape.kind.rawValue
         case .twoStage: return "twostage"
+        case .ensemble(let ms): return ms[0].config.shape.kind.rawValue
         }
+    }
+
+    /// One network, or an ensemble when `config.ensemble` asks for more: member 0 is the
+    /// plain fit (same seed, so an ensemble of one is it, bit for bit); member k ≥ 1 takes
+    /// its seed from the stream "ensemble/k" of the fit's seed. Members are fitted side by
+    /// side (each on one thread), and each fit is the same whatever its thread count.
+    public static func fit<T: GraphWritable & Sendable>(_ config: FitConfig, cells: [T], indices: [Int], labels: [Double],
+                                                      threads: Int = defaultThreads, progress: ((Int) -> Bool)? = nil) throws -> FittedPredictor {
+        let e = config.ensemble ?? 1
+        guard e > 1 else { return .single(try Predictor.fit(config, cells: cells, indices: indices, labels: labels, threads: threads, progress: progress)) }
+        let configs = (0..<e).map { k -> FitConfig in
+            var c = config
+            c.ensemble = nil
+            if k > 0 { var s = RandomStream(seed: config.seed, path: ["ensemble", .index(UInt64(k))]); c.seed = s.next() }
+            return c
+        }
+        let workers = max(1, min(threads, e))
+        let parts: [[(Int, Result<Predictor, Error>)]] = parallelChunks(workers) { w in
+            stride(from: w, to: e, by: workers).map { k in
+                (k, Result { try Predictor.fit(configs[k], cells: cells, indices: indices, labels: labels, threads: 1) { _ in !Interrupt.isRequested } })
+            }
+        }
+        var members = [Predictor?](repeating: nil, count: e)
+        for part in parts { for (k, r) in part { members[k] = try r.get() } }
+        if let progress, !progress(config.epochs) { throw RuntimeError.interrupted("the fit") }
+        return .ensemble(members.map { $0! })
     }
 
     /// Scores for ranking: for two-stage, architectures the classifier rejects (p < 0.5)
@@ -23,6 +53,17 @@ public enum FittedPredictor: Sendable {
         switch self {
         case .single(let p):
             return (p.predict(cells: cells, indices: indices, threads: threads), nil)
+        case .ensemble(let ms):
+            // Each member standardised over these candidates, then averaged: members whose
+            // outputs differ in scale (pairwise fits) weigh the same.
+            var sum = [Double](repeating: 0, count: indices.count)
+            for m in ms {
+                let v = m.predict(cells: cells, indices: indices, threads: threads)
+                var (mean, sd) = Metrics.meanAndSD(v)
+                if !(sd > 0) { sd = 1 }
+                for i in v.indices { sum[i] += (v[i] - mean) / sd }
+            }
+            return (sum.map { $0 / Double(ms.count) }, nil)
         case .twoStage(let c, let r, _):
             let prob = c.predict(cells: cells, indices: indices, threads: threads)
             let accepted = prob.map { $0 >= 0.5 }
@@ -43,6 +84,11 @@ public enum FittedPredictor: Sendable {
         switch self {
         case .single(let p): return p.predict(cells: cells, indices: indices, threads: threads)
         case .twoStage(_, let r, _): return r.predict(cells: cells, indices: indices, threads: threads)
+        case .ensemble(let ms):
+            // The members' mean value, in label units.
+            var sum = [Double](repeating: 0, count: indices.count)
+            for m in ms { for (i, x) in m.predict(cells: cells, indices: indices, threads: threads).enumerated() { sum[i] += x } }
+            return sum.map { $0 / Double(ms.count) }
         }
     }
 

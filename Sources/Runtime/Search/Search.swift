@@ -241,7 +241,7 @@ public enum Search {
                 fitted = try FittedPredictor.fitTwoStage(regressor: reg, classifier: cls, threshold: c.threshold, cells: archs, indices: fitIndices, labels: labels,
                                                          threads: 1)
             } else {
-                fitted = .single(try Predictor.fit(reg, cells: archs, indices: fitIndices, labels: labels, threads: 1))
+                fitted = try FittedPredictor.fit(reg, cells: archs, indices: fitIndices, labels: labels, threads: 1)
             }
             // The two-stage regressor ranks only what the classifier accepts, unless too few are.
             let scores = fitted.scores(cells: archs, indices: rest, threads: 1, top: c.k).scores

@@ -53,7 +53,7 @@ public struct SplitStudy: Sendable {
                     fitted = try FittedPredictor.fitTwoStage(regressor: c, classifier: cls, threshold: self.threshold, cells: archs,
                                                              indices: train, labels: train.map { labels[$0] }, threads: 1)
                 } else {
-                    fitted = .single(try Predictor.fit(c, cells: archs, indices: train, labels: train.map { labels[$0] }, threads: 1))
+                    fitted = try FittedPredictor.fit(c, cells: archs, indices: train, labels: train.map { labels[$0] }, threads: 1)
                 }
                 return [train, val, test].map { idx in
                     Metrics.summary(predicted: fitted.values(cells: archs, indices: idx, threads: 1), truth: idx.map { labels[$0] })
