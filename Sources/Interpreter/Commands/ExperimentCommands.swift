@@ -77,11 +77,12 @@ extension Builtins {
         let total = method == "oracle" ? 1 : runs
         let progress = session.progress
         let curve: SearchCurve
-        if case .word("slurm") = args.values["on"] {
+        // Slurm's options without `on slurm` are an error here as for bench.
+        if case .slurm(let options) = try placement(session, args, ledgerPath: session.defaultLedger) {
             guard trainer == nil else { throw args.problem("on", .searchOnSlurmWithTrainer) }
             guard method != "oracle" else { throw args.problem("on", .oracleOnSlurm) }
             try Search.check(m, on: problem, runs: total)
-            curve = try searchOnSlurm(m, runs: total, seed: rng.next(), name: name, session, args)
+            curve = try searchOnSlurm(m, runs: total, seed: rng.next(), name: name, options, session, args)
         } else if let trainer {
             // Runs one after another on this thread; each batch of trials has its own line.
             let seed = rng.next()

@@ -85,9 +85,9 @@ extension Builtins {
     ] + slurmOptions
 
     /// Runs a search's runs as one Slurm job array and merges them in run order.
-    static func searchOnSlurm(_ method: SearchMethod, runs: Int, seed: UInt64, name: String, _ session: Session,
+    static func searchOnSlurm(_ method: SearchMethod, runs: Int, seed: UInt64, name: String, _ slurm: SlurmOptions, _ session: Session,
                               _ args: Arguments) throws -> SearchCurve {
-        guard case .slurm(var options) = try placement(session, args, ledgerPath: session.defaultLedger) else { fatalError("on slurm") }
+        var options = slurm
         let tasks = min(args.integer("tasks") ?? min(runs, 10), runs)
         let job = SearchJob(origin: session.benchOrigin ?? .synthetic, method: method, seed: seed, name: name, runs: runs, tasks: tasks,
                             cache: absolutePath(session.store.cacheDirectory))

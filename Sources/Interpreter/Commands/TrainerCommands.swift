@@ -46,7 +46,7 @@ extension Builtins {
     static func placement(_ session: Session, _ args: Arguments, ledgerPath: String) throws -> TrainerPlacement {
         guard case .word("slurm") = args.values["on"] else {
             if let given = (args.call.name == "search" ? searchSlurmOptions : slurmOptions).first(where: { args.has($0.name) }) {
-                throw args.problem(given.name, .slurmOptionHere(given.name))
+                throw args.problem(given.name, .slurmOptionHere(given.name, command: args.call.name))
             }
             return .local
         }

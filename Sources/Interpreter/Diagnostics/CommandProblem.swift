@@ -28,7 +28,7 @@ public enum CommandProblem: Error, Sendable, Equatable {
     case ledgerName
     case noTrainer
     case oracleWithTrainer
-    case slurmOptionHere(String)
+    case slurmOptionHere(String, command: String)
     case sbatchArgs(got: String)
     case slurmNotTrainer
     case searchOnSlurmWithTrainer
@@ -127,7 +127,9 @@ extension CommandProblem: CustomStringConvertible {
             return "bench trainer takes a list of strings (the command's argv) or the word synthetic, got \(t)"
         case .ledgerName: return "ledger= needs a file name"
         case .noTrainer: return "trials lists a trainer's trials; choose one with bench trainer […]"
-        case .slurmOptionHere(let o): return "\(o)= is an option of a trainer on Slurm: bench trainer […] on slurm \(o)=…"
+        case .slurmOptionHere(let o, let command):
+            return command == "search" ? "\(o)= is an option of a search on Slurm: search … on slurm \(o)=…"
+                : "\(o)= is an option of a trainer on Slurm: bench trainer […] on slurm \(o)=…"
         case .sbatchArgs(let t): return "args= is a list of strings, one sbatch argument each (\"--constraint=a100\"); got \(t)"
         case .searchOnSlurmWithTrainer:
             return "search on slurm splits the runs of a benchmark table; a trainer's trials go on Slurm with bench trainer […] on slurm"
