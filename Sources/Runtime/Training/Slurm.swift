@@ -298,7 +298,7 @@ public final class SlurmBackend: TrialBackend {
         for job in jobs {
             let a = job.previousAttempts
             guard a >= 1, job.openAttempt else { waiting.append((job, a + 1, job.previousFailures)); continue }
-            if let (outcome, seconds) = OutcomeFile.read(directory: job.directory, attempt: a, resultPath: job.resultPath, range: range) {
+            if let (outcome, seconds) = outcome(of: job, attempt: a) {
                 try settle(job, a, job.previousFailures, outcome, seconds)
             } else if let task = adoptable["\(job.trial)@\(a)"] {
                 flights.append(Flight(job: job, attempt: a, failures: job.previousFailures, task: task))
@@ -337,7 +337,7 @@ public final class SlurmBackend: TrialBackend {
             if stop() { continue }
             var still: [Flight] = []
             for f in flights {
-                if let (outcome, seconds) = OutcomeFile.read(directory: f.job.directory, attempt: f.attempt, resultPath: f.job.resultPath, range: range) {
+                if let (outcome, seconds) = outcome(of: f.job, attempt: f.attempt) {
                     try settle(f.job, f.attempt, f.failures, outcome, seconds)
                 } else {
                     still.append(f)
@@ -350,7 +350,7 @@ public final class SlurmBackend: TrialBackend {
             for var f in flights {
                 if live[f.task] != nil { f.missing = 0; still.append(f); continue }
                 // Gone from the queue: its outcome may have landed since the look above.
-                if let (outcome, seconds) = OutcomeFile.read(directory: f.job.directory, attempt: f.attempt, resultPath: f.job.resultPath, range: range) {
+                if let (outcome, seconds) = outcome(of: f.job, attempt: f.attempt) {
                     try settle(f.job, f.attempt, f.failures, outcome, seconds)
                     continue
                 }
@@ -364,6 +364,11 @@ public final class SlurmBackend: TrialBackend {
         }
         report()
         return false
+    }
+
+    /// The outcome a task wrote for this attempt of this job, if it has.
+    func outcome(of job: TrialJob, attempt: Int) -> (AttemptOutcome, Double)? {
+        OutcomeFile.read(directory: job.directory, attempt: attempt, resultPath: job.resultPath, range: range)
     }
 
     /// Writes one array's folder (tasks.json, the batch script) and submits it.
