@@ -329,13 +329,14 @@ struct Kernel: ParsableCommand {
 
     func run() throws {
         guard stdio else { throw ValidationError("npsh kernel speaks JSON lines: npsh kernel --stdio") }
-        let store = BenchmarkStore(cacheDirectory: absolutePath(BenchmarkStore.defaultCacheDirectory(environment: environment)))
-        let session = Session(store: store, output: { writeErr($0 + "\n") }, diagnostics: { writeErr($0 + "\n") })
+        let evaluator = makeEvaluator(seed: seed)
+        let session = evaluator.session
+        // Standard output carries only events; progress goes where the server sends notes.
+        session.output = { writeErr($0 + "\n") }
         session.progress = ProgressReporter(terminal: false, write: { [unowned session] text in session.diagnostics(String(text.dropLast())) })
-        if let seed { session.setSeed(seed) }
         // The front end's interrupt button: stop the running statement, keep the session.
         signal(SIGINT) { _ in Interrupt.request() }
-        let server = KernelServer(evaluator: Evaluator(session: session), writeLine: { writeOut($0 + "\n") })
+        let server = KernelServer(evaluator: evaluator, writeLine: { writeOut($0 + "\n") })
         let reader = LineInput(fd: 0)
         server.run(readLine: { reader.next() })
         session.close()
