@@ -6,38 +6,14 @@ import Darwin
 
 // Small system helpers: processes, folders, formatting.
 
-/// Runs a program (found on PATH), waits, and returns its standard output and exit status.
-func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, status: Int32) {
-    var fds: [Int32] = [0, 0]
-    guard pipe(&fds) == 0 else { throw RuntimeError.unusable(.cannotStart(program: exe, reason: "no pipe: \(String(cString: strerror(errno)))")) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-    posix_spawn_file_actions_addclose(&actions, fds[0])
-    // The child keeps only its standard output on the pipe: a daemon it forks (tmux's
-    // server) must not hold the write end open, or reading would never see end of file.
-    posix_spawn_file_actions_addclose(&actions, fds[1])
-    var pid: pid_t = 0
-    let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    let rc = posix_spawnp(&pid, exe, &actions, nil, argv, environ)
-    posix_spawn_file_actions_destroy(&actions)
-    close(fds[1])
-    guard rc == 0 else {
-        close(fds[0])
-        throw RuntimeError.unusable(.cannotStart(program: exe, reason: String(cString: strerror(rc))))
-    }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = read(fds[0], &buf, buf.count)
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    close(fds[0])
-    var status: Int32 = 0
-    _ = waitpid(pid, &status, 0)
-    return (String(decoding: out, as: UTF8.self), status)
+/// Runs a program (found on PATH), waits, and returns its standard output and exit status
+/// (0 for success); what it wrote to standard error is passed on to ours. `runCommand` does
+/// the work.
+public func runProgram(_ exe: String, _ args: [String]) throws -> (output: String, status: Int32) {
+    let r = try runCommand([exe] + args)
+    let bytes = Array(r.errors.utf8)
+    bytes.withUnsafeBytes { if let p = $0.baseAddress { writeFully(2, p, $0.count) } }
+    return (r.output, r.code)
 }
 
 /// Runs a program (found on PATH) with standard input from /dev/null, waits, and returns its
