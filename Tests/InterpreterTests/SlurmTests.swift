@@ -220,16 +220,9 @@ final class SlurmTests: XCTestCase {
     func testCtrlCCancelsTheRunsJobsAndRecordsThemInterrupted() throws {
         _ = try requireSlurm()
         let toy = try toy()
-        setenv("TOY_LOG", toy.log, 1)
-        setenv("TOY_COUNTER", toy.counter, 1)
-        setenv("TOY_DELAY", "3", 1)
-        defer { unsetenv("TOY_LOG"); unsetenv("TOY_COUNTER"); unsetenv("TOY_DELAY") }
-        final class Box: @unchecked Sendable { var notes: [String] = [] }
-        let box = Box()
-        let session = Session(store: BenchmarkStore(cacheDirectory: GoldenTests.cache), output: { _ in }, diagnostics: { box.notes.append($0) })
+        let session = toy.inProcessSession(delay: 3, interruptAfter: 1)
+        defer { Toy.clearEnvironment() }
         session.executable = CLITests.binary
-        let counter = toy.counter
-        session.interruptRequested = { ((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").split(separator: "\n").count >= 1 }
         let e = Evaluator(session: session)
         let bench = toy.bench("ok", "on slurm poll=0.3 dir=\"\(toy.dir)/runs\" ledger=\"\(toy.dir)/c.sqlite\"", path: toy.trainer)
         var errors = ""

@@ -43,6 +43,26 @@ final class TrainerTests: XCTestCase {
         func lines(_ path: String) -> [String] {
             ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
+        /// The first trial's arch.json under a ledger's trial folders ("u.ledger.trials").
+        func firstTrialArch(_ trials: String) throws -> String {
+            let file = try FileManager.default.subpathsOfDirectory(atPath: dir + "/" + trials).first { $0.hasSuffix("arch.json") }!
+            return try String(contentsOfFile: dir + "/" + trials + "/" + file, encoding: .utf8)
+        }
+
+        /// For a session run in this process: the toy's variables set here (`clear` unsets
+        /// them) and a session whose Ctrl-C comes once the toy has started `n` trials.
+        func inProcessSession(delay: Double, interruptAfter n: Int) -> Session {
+            setenv("TOY_LOG", log, 1)
+            setenv("TOY_COUNTER", counter, 1)
+            setenv("TOY_DELAY", String(delay), 1)
+            let session = Session(store: BenchmarkStore(cacheDirectory: GoldenTests.cache), output: { _ in }, diagnostics: { _ in })
+            let counter = self.counter
+            session.interruptRequested = { ((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").split(separator: "\n").count >= n }
+            return session
+        }
+
+        static func clearEnvironment() { unsetenv("TOY_LOG"); unsetenv("TOY_COUNTER"); unsetenv("TOY_DELAY") }
+
         /// `bench trainer` with the toy in `mode` (its path relative to the script's folder).
         func bench(_ mode: String = "ok", _ options: String = "", path: String = "toy.sh") -> String {
             "bench trainer [\"sh\", \"\(path)\", \"{arch}\", \"{result}\", \"\(mode)\"] \(options)"
@@ -321,15 +341,8 @@ final class TrainerTests: XCTestCase {
     /// them as interrupted and keeps the session; the next run resumes them.
     func testInterruptEndsTrainersAndResumes() throws {
         let toy = try toy()
-        setenv("TOY_LOG", toy.log, 1)
-        setenv("TOY_COUNTER", toy.counter, 1)
-        setenv("TOY_DELAY", "0.3", 1)
-        defer { unsetenv("TOY_LOG"); unsetenv("TOY_COUNTER"); unsetenv("TOY_DELAY") }
-        final class Box: @unchecked Sendable { var notes: [String] = [] }
-        let box = Box()
-        let session = Session(store: BenchmarkStore(cacheDirectory: GoldenTests.cache), output: { _ in }, diagnostics: { box.notes.append($0) })
-        let counter = toy.counter
-        session.interruptRequested = { ((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").split(separator: "\n").count >= 4 }
+        let session = toy.inProcessSession(delay: 0.3, interruptAfter: 4)
+        defer { Toy.clearEnvironment() }
         let e = Evaluator(session: session)
         let ledger = toy.dir + "/i.sqlite"
         var errors = ""
@@ -474,8 +487,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("12 architectures (trainer sh toy.sh): val mean"), r.stdout)
         XCTAssertTrue(r.stdout.contains("4 architectures (trainer sh toy.sh): val mean"), r.stdout)
         XCTAssertEqual(toy.lines(toy.counter).count, 16)
-        let archFile = try FileManager.default.subpathsOfDirectory(atPath: toy.dir + "/u.ledger.trials").first { $0.hasSuffix("arch.json") }!
-        let arch = try String(contentsOfFile: toy.dir + "/u.ledger.trials/" + archFile, encoding: .utf8)
+        let arch = try toy.firstTrialArch("u.ledger.trials")
         XCTAssertTrue(arch.contains("\"ops\": [\"in\"") && arch.contains("\"edges\": [["), arch)
         let replay = try run(toy, ["run", "u.npx"])
         XCTAssertEqual(replay.stdout, r.stdout)
@@ -498,8 +510,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("12 architectures (trainer sh toy.sh): val mean"), r.stdout)
         XCTAssertTrue(r.stdout.contains("15 architectures (trainer sh toy.sh)"), r.stdout)
-        let archFile = try FileManager.default.subpathsOfDirectory(atPath: toy.dir + "/px.ledger.trials").first { $0.hasSuffix("arch.json") }!
-        let arch = try String(contentsOfFile: toy.dir + "/px.ledger.trials/" + archFile, encoding: .utf8)
+        let arch = try toy.firstTrialArch("px.ledger.trials")
         XCTAssertTrue(arch.contains("\"arch\": ["), arch)
         // predict without a pool says how to give one.
         try write("space proxyless\n\(toy.bench())\nlet a = sample 12\nlet p = fit gcn a epochs=1\npredict p\n", toy.dir + "/px2.npx")
