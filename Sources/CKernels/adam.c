@@ -16,3 +16,8 @@ void npsh_adam_update(float *restrict params, const float *restrict grads, const
         params[i] = p - step_size * m1 / denom;
     }
 }
+
+void npsh_blend(float *restrict average, const float *restrict x, long n, float d) {
+    float e = 1 - d;
+    for (long i = 0; i < n; i++) average[i] = d * average[i] + e * x[i];
+}

@@ -442,3 +442,54 @@ final class EnsembleTests: XCTestCase {
         XCTAssertEqual(FittedPredictor.ensemble(back).scores(cells: cells, indices: test, threads: 1).scores, s)
     }
 }
+
+/// Weight averaging: the predictor keeps the average of the weights the optimizer visits.
+final class WeightAverageTests: XCTestCase {
+    let train = Array(stride(from: 0, to: 400_000, by: 4_000))
+    var labels: [Double] { train.map { 0.85 + 0.1 * Double(Space.catalog.cells[$0].edgeCount) / 9 } }
+
+    func fit(_ average: WeightAverage?, epochs: Int = 8, threads: Int = 1, observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) throws -> Predictor {
+        let cells = Space.catalog.cells
+        var config = FitConfig(shape: NetworkShape(dim: 8), epochs: epochs, seed: 5)
+        config.average = average
+        return try Predictor.fit(config, cells: cells, indices: train, labels: labels, threads: threads, observe: observe)
+    }
+
+    func testEMAAndSWAAverageTheWeightsTheOptimizerVisits() throws {
+        let plain = try fit(nil)
+        let count = plain.parameters.count
+        // Every step's weights, from a plain fit (averaging does not change the path).
+        var visited: [[Float]] = []
+        let again = try fit(.ema) { _, w in visited.append(Array(UnsafeBufferPointer(start: w, count: count))) }
+        XCTAssertEqual(visited.last, plain.parameters, "averaging leaves the optimizer's path alone")
+        // EMA: a ← d·a + (1 − d)·θ with d = min(0.999, (1 + t)/(10 + t)), from the initial weights.
+        var a = Predictor.initialParameters(again.config, labels: labels)
+        for (k, w) in visited.enumerated() {
+            let t = k + 1
+            let d = Float(min(0.999, Double(1 + t) / Double(10 + t)))
+            for i in 0..<count { a[i] = d * a[i] + (1 - d) * w[i] }
+        }
+        XCTAssertEqual(again.parameters, a, "EMA, bit for bit")
+        XCTAssertNotEqual(again.parameters, plain.parameters)
+        // SWA: the mean of the weights at the end of each epoch of the last quarter (epochs 6 and 7 of 8).
+        let swa = try fit(.swa)
+        let perEpoch = visited.count / 8
+        let e6 = visited[7 * perEpoch - 1], e7 = visited[8 * perEpoch - 1]
+        for i in 0..<count { XCTAssertEqual(swa.parameters[i], (e6[i] + e7[i]) / 2, accuracy: 1e-6) }
+        // A fit of fewer than eight epochs averages only its last: the plain weights.
+        XCTAssertEqual(try fit(.swa, epochs: 4).parameters, try fit(nil, epochs: 4).parameters)
+        // Thread counts do not change the averages.
+        XCTAssertEqual(try fit(.ema, threads: 2).parameters, again.parameters)
+        XCTAssertEqual(try fit(.swa, threads: 2).parameters, swa.parameters)
+    }
+
+    func testAveragedPredictorsRoundTrip() throws {
+        let p = try fit(.ema, epochs: 2)
+        let dir = makeTemporaryDirectory(prefix: "npsh-average")
+        defer { try? removeTree(dir) }
+        try PredictorFile.write(.single(p), to: dir + "/a.npp", trainedOn: 100)
+        guard case .single(let back) = try PredictorFile.read(dir + "/a.npp") else { return XCTFail("one network") }
+        XCTAssertEqual(back.config.average, .ema)
+        XCTAssertEqual(back.parameters, p.parameters)
+    }
+}

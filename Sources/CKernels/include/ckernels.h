@@ -12,6 +12,10 @@ void npsh_adam_update(float *params, const float *grads, const float *grads2, fl
                       float b1, float c1, float b2, float c2, float step_size, float sqrt_bc2, float eps,
                       float wd, float lrwd, int decoupled);
 
+/// average[i] ← d·average[i] + (1 − d)·x[i]: an EMA step, or with d = 1 − 1/k the k-th
+/// update of a running mean (weight averaging, Runtime/Predictors/Fit.swift).
+void npsh_blend(float *average, const float *x, long n, float d);
+
 /// One bidirectional GCN layer for inference, after its product P = H·[Wf | Wb]: for each
 /// graph b and vertex i, zf = Σ_j Af[i,j]·Pf[j] + bf and zb = Σ_j Ab[i,j]·Pb[j] + bb, then
 /// h = (relu(zf) + relu(zb)) / 2 — the arithmetic of batchedPropagate, addBias and

@@ -18,7 +18,7 @@ extension Builtins {
             Param("budget", .integer(min: 1), "random: architectures to train", default: "n + k"),
             Param("n", .integer(min: 1), "predictor/evolve: architectures trained to fit the predictor", value: .integer(172)),
             Param("k", .integer(min: 1), "predictor/evolve: best-predicted architectures then trained", value: .integer(128)),
-            Param("model", .word(modelWords), "predictor: gcn, mlp, cnn or twostage", default: "gcn"),
+            Param("model", .word(modelWords), "predictor: gcn, mlp, cnn, twostage or best (see fit)", default: "gcn"),
             Param("population", .integer(min: 2), "evolve: population size", value: .integer(100)),
             Param("sample", .integer(min: 1), "evolve: tournament size", value: .integer(25)),
             Param("cycles", .integer(min: 1), "evolve: children evaluated by the predictor", value: .integer(2000)),

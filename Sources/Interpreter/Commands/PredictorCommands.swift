@@ -2,7 +2,7 @@ import Runtime
 
 /// The predictor commands: fit, predict, topk, eval.
 extension Builtins {
-    static let modelWords = ["gcn", "mlp", "cnn", "twostage"]
+    static let modelWords = ["gcn", "mlp", "cnn", "twostage", "best"]
 
     static let fit = CommandSpec(
         name: "fit", summary: "Fits a predictor on a set's (architecture, validation accuracy) pairs.",
@@ -14,6 +14,8 @@ extension Builtins {
             cell's vertices, FC 128, shifted-sigmoid output, Adam, batch 10, 300 epochs.
             twostage fits a classifier (val ≥ threshold, lr 2e-4) and a regressor on the accepted.
             Losses (space nlp, or a user space's metric) default to output=linear.
+            best is npsh's best ranker: the paper's GCN trained to order pairs (loss=hinge)
+            at lr 3e-4, picked by scripts/experiments/predictors.npx; options given override it.
             """
     ) { session, args in
         guard case .word(let model) = args.values["model"], var set = args.set("set") else { return .none }
@@ -78,6 +80,8 @@ extension Builtins {
             Param("loss", .word(["mse", "hinge", "bpr"]), "mse (the paper's regression) or ranking the pairs of each batch: hinge (margin) or bpr (logistic)", value: .word("mse")),
             Param("margin", .number(.positive), "hinge: the margin, in units of the labels' sd", value: .decimal(0.1)),
             Param("ensemble", .integer(min: 1), "networks fitted, each with its own init, shuffle and dropout; scores are their standardised mean", value: .integer(1)),
+            Param("average", .word(["none"] + WeightAverage.allCases.map(\.rawValue)), "weights to predict with: the last step's (none), their moving average over steps (ema) or the mean of the last quarter's epochs (swa)", value: .word("none")),
+            Param("decay", .number(Bounds(low: 0, high: 1, lowOpen: true, highOpen: true)), "ema: the average's decay per step", value: .decimal(0.999)),
     ]
 
     /// The regressor's config (and the classifier's for twostage) from the fit options;
@@ -107,7 +111,7 @@ extension Builtins {
         }
         guard case .word(let o) = args.values["optimizer"], let optimizer = OptimizerKind(rawValue: o) else { throw CommandProblem.unknownOptimizer }
         let dropout = args.number("dropout")!
-        let kind = model == "twostage" ? ModelKind.gcn : ModelKind(rawValue: model)!
+        let kind = model == "twostage" || model == "best" ? ModelKind.gcn : ModelKind(rawValue: model)!
         var fc = [args.integer("fc")!]
         if let f2 = args.integer("fc2"), f2 > 0 { fc.append(f2) }
         let shape = NetworkShape(kind: kind, layers: args.integer("layers")!, dim: dim, fc: fc,
@@ -117,9 +121,21 @@ extension Builtins {
                                batch: args.integer("batch")!, seed: rng.next())
         if case .word("he") = args.values["init"] { config.heInit = true }
         if case .word(let l) = args.values["loss"], let loss = LossKind(rawValue: l) { config.loss = loss }
+        // The preset first: the options below check the loss it sets.
+        if model == "best" {
+            var kept: FitPreset.Kept = []
+            for (option, setting) in [("loss", FitPreset.Kept.loss), ("lr", .learningRate), ("epochs", .epochs), ("ensemble", .ensemble), ("average", .average)]
+            where args.has(option) { kept.insert(setting) }
+            FitPreset.best.apply(to: &config, keeping: kept)
+        }
         if args.has("margin") {
             guard config.loss == .hinge else { throw args.problem("margin", .marginWithoutHinge) }
             config.margin = args.number("margin")
+        }
+        if args.has("average"), case .word(let a) = args.values["average"] { config.average = WeightAverage(rawValue: a) }
+        if args.has("decay") {
+            guard config.average == .ema else { throw args.problem("decay", .decayWithoutEMA) }
+            config.averageDecay = args.number("decay")
         }
         if model == "twostage" && config.loss != .mse { throw args.problem("loss", .pairwiseTwoStage(config.loss.rawValue)) }
         if let e = args.integer("ensemble"), e > 1 {

@@ -45,6 +45,7 @@ public enum CommandProblem: Error, Sendable, Equatable {
     case noLabelsToEvaluate
     case evolveSinglePredictor
     case marginWithoutHinge
+    case decayWithoutEMA
     case ensembleTwoStage
     case pairwiseTwoStage(String)
     case splitSum(Double)
@@ -150,6 +151,7 @@ extension CommandProblem: CustomStringConvertible {
         case .noLabelsToEvaluate: return "the set has no validation accuracies to evaluate against"
         case .ensembleTwoStage: return "ensemble= averages networks of one kind; a two-stage predictor is a cascade of two: use model=gcn with ensemble="
         case .marginWithoutHinge: return "margin= is the hinge loss's; add loss=hinge"
+        case .decayWithoutEMA: return "decay= is the moving average's; add average=ema"
         case .pairwiseTwoStage(let l):
             return "loss=\(l) ranks pairs; a two-stage predictor's classifier needs its cross-entropy and its regressor the paper's mse: use model=gcn with loss=\(l)"
         case .evolveSinglePredictor: return "evolve uses a single predictor; choose gcn, mlp or cnn"

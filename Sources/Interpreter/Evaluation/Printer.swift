@@ -55,7 +55,8 @@ enum Printer {
             let c = p.config, sh = c.shape
             let body = "\(sh.kind.rawValue) \(sh.layers)×\(sh.dim)"
             let last = p.epochLosses.last.map { formatSignificant($0, digits: 4) } ?? "—"
-            return "\(body), fc \(sh.fc.map(String.init).joined(separator: "-")), \(sh.output.rawValue) output, \(c.loss.rawValue), "
+            let average = c.average.map { a in a == .ema ? ", ema \(formatSignificant(c.averageDecay ?? 0.999, digits: 4))" : ", swa" } ?? ""
+            return "\(body), fc \(sh.fc.map(String.init).joined(separator: "-")), \(sh.output.rawValue) output, \(c.loss.rawValue)\(average), "
                 + "\(c.optimizer.rawValue) lr \(formatSignificant(c.learningRate, digits: 4)) wd \(formatSignificant(c.weightDecay, digits: 4)), "
                 + "\(c.epochs) epochs × batch \(c.batch), final loss \(last)"
         }

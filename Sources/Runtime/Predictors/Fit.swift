@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 // Fitting and using a predictor. Every random draw comes from a named stream below the
@@ -11,6 +12,17 @@ public enum LossKind: String, Sendable, Codable, CaseIterable {
     case mse, bce, hinge, bpr
 
     public var isPairwise: Bool { self == .hinge || self == .bpr }
+}
+
+/// Weight averaging: the predictor keeps an average of the weights the optimizer visits
+/// instead of the last step's. `ema`: an exponential moving average over steps, with decay
+/// min(d, (1 + t)/(10 + t)) at step t so the early weights fade quickly; `swa`: the plain
+/// mean of the weights at the end of each epoch of the last quarter of the fit.
+public enum WeightAverage: String, Sendable, Codable, CaseIterable {
+    case ema, swa
+
+    /// The first epoch (0-based) whose end SWA averages.
+    static func swaStart(epochs: Int) -> Int { epochs - max(1, epochs / 4) }
 }
 
 /// Everything that defines a fit.
@@ -32,6 +44,10 @@ public struct FitConfig: Sendable, Equatable, Codable {
     public var margin: Double? = nil
     /// Networks in an ensemble (nil or 1: one network), each with its own seed.
     public var ensemble: Int? = nil
+    /// Weights used for prediction: the last step's (nil), or an average over the fit.
+    public var average: WeightAverage? = nil
+    /// EMA's decay per step (nil: 0.999). Optional for older files.
+    public var averageDecay: Double? = nil
 
     public init(shape: NetworkShape = NetworkShape(), loss: LossKind = .mse, optimizer: OptimizerKind = .adam,
                 learningRate: Double = 1e-4, weightDecay: Double = 1e-3, epochs: Int = 300, batch: Int = 10, seed: UInt64 = 0) {
@@ -72,6 +88,36 @@ public struct FitConfig: Sendable, Equatable, Codable {
     }
 }
 
+/// A named set of fit settings over the paper's GCN. `best` is the ranker
+/// scripts/experiments/predictors.npx picked on the real NAS-Bench-101 sample (the README's
+/// predictor table): the paper's network and batch, trained to order pairs (margin hinge)
+/// at a higher learning rate.
+public struct FitPreset: Sendable, Equatable {
+    public var loss: LossKind
+    public var learningRate: Double
+    public var epochs: Int
+    public var ensemble: Int?
+    public var average: WeightAverage?
+
+    public static let best = FitPreset(loss: .hinge, learningRate: 3e-4, epochs: 300, ensemble: nil, average: nil)
+
+    /// The settings a caller gave itself, which the preset leaves alone.
+    public struct Kept: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let loss = Kept(rawValue: 1), learningRate = Kept(rawValue: 2), epochs = Kept(rawValue: 4)
+        public static let ensemble = Kept(rawValue: 8), average = Kept(rawValue: 16)
+    }
+
+    public func apply(to c: inout FitConfig, keeping kept: Kept = []) {
+        if !kept.contains(.loss) { c.loss = loss }
+        if !kept.contains(.learningRate) { c.learningRate = learningRate }
+        if !kept.contains(.epochs) { c.epochs = epochs }
+        if !kept.contains(.ensemble) { c.ensemble = ensemble }
+        if !kept.contains(.average) { c.average = average }
+    }
+}
+
 /// A fitted predictor: its configuration, parameters and label scaling.
 public final class Predictor: Sendable {
     public let config: FitConfig
@@ -102,10 +148,11 @@ public final class Predictor: Sendable {
     /// is the first half's plus the second's. With `threads` ≥ 2 the halves, and then the
     /// two halves of the optimizer step, run on two threads; with 1 they run one after the
     /// other. Either way the arithmetic is the same, so the weights are bit-identical
-    /// whatever the thread count.
+    /// whatever the thread count. `observe` sees the weights after each step (for tests).
     public static func fit<T: GraphWritable & Sendable>(
         _ config: FitConfig, cells: [T], indices: [Int], labels: [Double],
-        initial: [Float]? = nil, order: [[Int]]? = nil, threads: Int = defaultThreads, progress: ((Int) -> Bool)? = nil
+        initial: [Float]? = nil, order: [[Int]]? = nil, threads: Int = defaultThreads, progress: ((Int) -> Bool)? = nil,
+        observe: ((_ step: Int, _ weights: UnsafePointer<Float>) -> Void)? = nil
     ) throws -> Predictor {
         let n = indices.count
         guard n > 0 else { throw RuntimeError.unusable(.emptyTrainingSet) }
@@ -152,6 +199,9 @@ public final class Predictor: Sendable {
         let members = FitMembers(capacity: config.batch)
         let twoThreads = threads >= 2, unit = lossUnit
         let shared = UncheckedSendable((cells: cells, indices: indices, targets: targets, params: params, halves: halves, members: members))
+        let averaged = config.average.map { _ in FloatBuffer(start) }
+        var averagedEpochs = 0
+        let swaStart = WeightAverage.swaStart(epochs: config.epochs)
         var step = 0
         for epoch in 0..<config.epochs {
             var perm: [Int]
@@ -212,11 +262,21 @@ public final class Predictor: Sendable {
                 stepLosses.append(loss)
                 sum += Double(loss) * Double(b)
                 step += 1
+                observe?(step, params.pointer)
+                if config.average == .ema, let averaged {
+                    let d = Float(min(config.averageDecay ?? 0.999, Double(1 + step) / Double(10 + step)))
+                    npsh_blend(averaged.pointer, params.pointer, count, d)
+                }
+            }
+            if config.average == .swa, epoch >= swaStart, let averaged {
+                // Running mean: a ← a + (θ − a)/k, the first epoch's weights as they are.
+                averagedEpochs += 1
+                npsh_blend(averaged.pointer, params.pointer, count, 1 - 1 / Float(averagedEpochs))
             }
             epochLosses.append(sum / Double(n))
             if let progress, !progress(epoch + 1) { throw RuntimeError.interrupted("the fit") }
         }
-        return Predictor(config: config, parameters: params.array, labelMean: mean, labelScale: scale,
+        return Predictor(config: config, parameters: (averaged ?? params).array, labelMean: mean, labelScale: scale,
                          epochLosses: epochLosses, stepLosses: stepLosses)
     }
 
