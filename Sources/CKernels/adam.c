@@ -21,3 +21,19 @@ void npsh_blend(float *restrict average, const float *restrict x, long n, float 
     float e = 1 - d;
     for (long i = 0; i < n; i++) average[i] = d * average[i] + e * x[i];
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
+void npsh_flush_subnormals(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    // FTZ (bit 15) and DAZ (bit 6) of MXCSR.
+    _mm_setcsr(_mm_getcsr() | 0x8040);
+#elif defined(__aarch64__)
+    unsigned long fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    fpcr |= (1UL << 24);  // FZ
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+#endif
+}

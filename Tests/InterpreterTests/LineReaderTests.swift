@@ -28,7 +28,7 @@ final class LineReaderTests: XCTestCase {
 
     func testContextAfterACommand() {
         // The next positional's words: models after fit, kinds after plot, methods after search.
-        XCTAssertEqual(complete("", "fit ", names: ["s"]), ["cnn", "gcn", "mlp", "s", "twostage"])
+        XCTAssertEqual(complete("", "fit ", names: ["s"]), ["best", "cnn", "gcn", "mlp", "s", "twostage"])
         XCTAssertEqual(complete("", "plot "), ["curves", "histogram", "scatter", "valtest"])
         XCTAssertEqual(complete("p", "search "), ["predictor"])
         // Then names, the command's own options and keywords.
@@ -40,6 +40,6 @@ final class LineReaderTests: XCTestCase {
         XCTAssertEqual(complete("s", "fit gcn s output="), ["shifted", "sigmoid"])
         // Inside parentheses the inner command counts.
         XCTAssertEqual(complete("", "export (predict p ", names: ["p"]), ["on", "p"])
-        XCTAssertEqual(complete("", "for m in [gcn, mlp] { fit "), ["cnn", "gcn", "mlp", "twostage"])
+        XCTAssertEqual(complete("", "for m in [gcn, mlp] { fit "), ["best", "cnn", "gcn", "mlp", "twostage"])
     }
 }

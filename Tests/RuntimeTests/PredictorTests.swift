@@ -493,3 +493,38 @@ final class WeightAverageTests: XCTestCase {
         XCTAssertEqual(back.parameters, p.parameters)
     }
 }
+
+/// The best preset changes only what it names, and never what the caller gave.
+final class FitPresetTests: XCTestCase {
+    func testBestPresetKeepsWhatTheCallerGave() {
+        let paper = FitConfig(shape: NetworkShape(dim: 8), epochs: 300, seed: 3)
+        var best = paper
+        FitPreset.best.apply(to: &best)
+        XCTAssertEqual(best.loss, FitPreset.best.loss)
+        XCTAssertEqual(best.learningRate, FitPreset.best.learningRate)
+        XCTAssertEqual(best.shape, paper.shape, "the paper's network")
+        XCTAssertEqual(best.seed, paper.seed)
+        var mine = paper
+        mine.loss = .bpr
+        mine.learningRate = 1e-3
+        FitPreset.best.apply(to: &mine, keeping: [.loss, .learningRate])
+        XCTAssertEqual(mine.loss, .bpr)
+        XCTAssertEqual(mine.learningRate, 1e-3)
+    }
+}
+
+/// Subnormal floats are flushed to zero on every thread of a parallel loop: a fit's late
+/// gradients and moments drift there, where each multiply takes a microcode assist.
+final class SubnormalTests: XCTestCase {
+    func testParallelLoopsFlushSubnormals() {
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: 8)
+        defer { out.deallocate() }
+        let p = UncheckedSendable(out)
+        // A value that opaque arithmetic keeps the optimizer from folding.
+        let half = Float(ProcessInfo.processInfo.processIdentifier > 0 ? 0.5 : 0.25)
+        concurrently(8) { i in p.value[i] = Float.leastNormalMagnitude * half }
+        for i in 0..<8 { XCTAssertEqual(out[i], 0, "thread of iteration \(i) keeps subnormals") }
+        let chunks = parallelChunks(4) { _ in Float.leastNormalMagnitude * half }
+        XCTAssertEqual(chunks, [0, 0, 0, 0])
+    }
+}

@@ -77,6 +77,29 @@ public enum PredictorBenchmark {
                    + "(\(fmt(share * 100, 1)) %)\(net.multipliedRows[l] < net.dedupRows[l] ? "; only those are multiplied" : "; dense product")\n")
         }
         report("predict does \(fmt(predictFlops / 1e9, 0)) GFLOP of the \(fmt(denseFlops / 1e9, 0)) a dense pass takes; a fit does \(fmt(fitFlops / 1e9, 0)) GFLOP\n")
+        // The predictors of the README's study, on the same 172 cells: each fit's time and its
+        // multiple of the paper GCN's (measured again here, beside them).
+        report("\nfits of the predictor study's variants, N=172, D=144, 300 epochs, two cores (goal: best ≤ 10× the paper GCN)\n")
+        func variant(_ name: String, _ change: (inout FitConfig) -> Void) throws -> Double {
+            var c = config
+            change(&c)
+            let t = monotonicSeconds()
+            _ = try FittedPredictor.fit(c, cells: catalog.cells, indices: train, labels: labels, threads: defaultThreads)
+            return monotonicSeconds() - t
+        }
+        let paper = try variant("paper") { _ in }
+        var rows: [(String, Double)] = [("GCN (paper, mse)", paper)]
+        rows.append(("loss=hinge", try variant("hinge") { $0.loss = .hinge }))
+        rows.append(("loss=bpr", try variant("bpr") { $0.loss = .bpr }))
+        rows.append(("loss=hinge ensemble=3", try variant("ensemble") { $0.loss = .hinge; $0.ensemble = 3 }))
+        rows.append(("loss=hinge average=ema", try variant("ema") { $0.loss = .hinge; $0.average = .ema }))
+        rows.append(("loss=hinge average=swa", try variant("swa") { $0.loss = .hinge; $0.average = .swa }))
+        let best = try variant("best") { FitPreset.best.apply(to: &$0) }
+        rows.append(("best", best))
+        for (name, t) in rows {
+            report("  " + name.padding(26) + fmt(t, 2).leftPad(7) + " s" + (fmt(t / paper, 1) + "×").leftPad(8)
+                   + (name == "best" ? (t / paper <= 10 ? "   met" : "   missed") : "") + "\n")
+        }
     }
 
     static func row(_ task: String, _ s: Double, floor: Double, goal: String, met: Bool?, reference: Double) -> String {

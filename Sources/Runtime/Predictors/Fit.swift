@@ -156,6 +156,7 @@ public final class Predictor: Sendable {
     ) throws -> Predictor {
         let n = indices.count
         guard n > 0 else { throw RuntimeError.unusable(.emptyTrainingSet) }
+        npsh_flush_subnormals()
         guard labels.count == n else { throw RuntimeError.unusable(.labelCount(architectures: n, labels: labels.count)) }
         if let bad = labels.firstIndex(where: { !$0.isFinite }) {
             throw RuntimeError.unusable(.nonFiniteLabel(index: bad, value: labels[bad]))
@@ -236,7 +237,7 @@ public final class Predictor: Sendable {
                         v.halves[h].forward(params: v.params, cells: v.cells, indices: v.indices, members: v.members, range: lo..<hi,
                                             dropout: dropout.child("half", .index(UInt64(h))))
                     }
-                    if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: forward) } else { for h in 0..<parts { forward(h) } }
+                    if twoThreads && parts == 2 { concurrently(2, forward) } else { for h in 0..<parts { forward(h) } }
                     var z = [Float](repeating: 0, count: b), t = [Float](repeating: 0, count: b)
                     for k in 0..<b {
                         z[k] = halves[k < cut ? 0 : 1].net.out.pointer[k < cut ? k : k - cut]
@@ -251,8 +252,8 @@ public final class Predictor: Sendable {
                         let v = shared.value
                         v.halves[h].backward(params: v.params)
                     }
-                    if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: backward) } else { for h in 0..<parts { backward(h) } }
-                } else if twoThreads && parts == 2 { DispatchQueue.concurrentPerform(iterations: 2, execute: run) } else { for h in 0..<parts { run(h) } }
+                    if twoThreads && parts == 2 { concurrently(2, backward) } else { for h in 0..<parts { backward(h) } }
+                } else if twoThreads && parts == 2 { concurrently(2, run) } else { for h in 0..<parts { run(h) } }
                 var loss: Float = 0
                 for k in 0..<b { loss += members.losses[k] }
                 loss /= Float(b)

@@ -47,7 +47,7 @@ final class AdamOptimizer {
                              kind == .adamw ? 1 : 0)
         }
         if threads >= 2 && n >= 4096 {
-            DispatchQueue.concurrentPerform(iterations: 2) { h in chunk(chunkRange(h, of: 2, count: n)) }
+            concurrently(2) { h in chunk(chunkRange(h, of: 2, count: n)) }
         } else {
             chunk(0..<n)
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// The threads npsh's parallel loops use unless told otherwise: the one place that says
@@ -8,15 +9,27 @@ public let defaultThreads = 2
 /// Runs `body` for chunk indices 0..<chunks on the available threads and returns the
 /// results in chunk order, so the outcome never depends on scheduling. One chunk runs on the
 /// calling thread (a search with a trainer relies on it: trainers start from the session's
-/// thread).
+/// thread). Every chunk's thread flushes subnormals to zero (see `concurrently`).
 func parallelChunks<T>(_ chunks: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    npsh_flush_subnormals()
     if chunks == 1 { return [body(0)] }
     var results = [T?](repeating: nil, count: chunks)
     results.withUnsafeMutableBufferPointer { buf in
         let out = UncheckedSendable(buf)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in out.value[c] = body(c) }
+        concurrently(chunks) { c in out.value[c] = body(c) }
     }
     return results.map { $0! }
+}
+
+/// DispatchQueue.concurrentPerform, with each iteration's thread set to flush subnormal floats
+/// to zero first (CKernels' npsh_flush_subnormals): the setting is per thread, and a thread
+/// that kept subnormals would both run far slower and round differently from the others.
+/// Every parallel loop over a predictor's arithmetic goes through here.
+func concurrently(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
+    DispatchQueue.concurrentPerform(iterations: iterations) { i in
+        npsh_flush_subnormals()
+        body(i)
+    }
 }
 
 /// The bounds of chunk `c` of `chunks` over `count` items.
