@@ -1,14 +1,5 @@
 #include "ckernels.h"
-
-// On x86-64 Linux, built twice (target_clones): an AVX2 copy and a baseline copy, chosen when
-// the program loads from what the CPU has (an ifunc; elsewhere, one baseline copy).
-// -ffp-contract=off keeps every multiply and add separate, so any copy gives the bits of the
-// Swift reference forms in Runtime/Kernels/Kernels.swift.
-#if defined(__x86_64__) && defined(__linux__)
-#define NPSH_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NPSH_CLONES
-#endif
+#include "clones.h"
 
 NPSH_CLONES
 void npsh_bidirectional_layer_inference(const float *af, const float *ab, const float *p, const int32_t *map, long ldp,
@@ -19,6 +10,15 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
     for (long b = 0; b < B; b++) {
         const float *fb = af + b * V * V, *bb = ab + b * V * V;
         long n = pool ? (long)counts[b] : V;
+        // Rows read through a map are scattered over a large table: fetch the next graph's
+        // while this one is computed.
+        if (map && b + 1 < B) {
+            long next = pool ? (long)counts[b + 1] : V;
+            for (long j = 0; j < next; j++) {
+                const char *row = (const char *)(p + (long)map[(b + 1) * V + j] * ldp);
+                for (long q = 0; q < 2 * D * (long)sizeof(float); q += 64) __builtin_prefetch(row + q);
+            }
+        }
         float *o = pool ? pool + b * D : 0;
         if (o) for (long d = 0; d < D; d++) o[d] = 0;
         for (long i = 0; i < n; i++) {
@@ -52,6 +52,38 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
         if (o) {
             float inv = n > 0 ? 1 / (float)n : 0;
             for (long d = 0; d < D; d++) o[d] *= inv;
+        }
+    }
+}
+
+NPSH_CLONES
+void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, long lo, long hi, const float *p, long ldp,
+                             const float *bias, long D, float *h, float *s) {
+    float *sf = s, *sb = s + D;
+    const float *biasF = bias, *biasB = bias + D;
+    for (long r = lo; r < hi; r++) {
+        const uint64_t *k = arena + offsets[r];
+        long nf = (long)(k[0] >> 32), nb = (long)(k[0] & 0xffffffffu);
+        const uint64_t *pairs = k + 1;
+        for (long d = 0; d < 2 * D; d++) s[d] = 0;
+        for (long t = 0; t < nf; t++) {
+            uint32_t wbits = (uint32_t)(pairs[t] >> 32);
+            float w;
+            __builtin_memcpy(&w, &wbits, 4);
+            const float *xr = p + (long)(uint32_t)pairs[t] * ldp;
+            for (long d = 0; d < D; d++) sf[d] += w * xr[d];
+        }
+        for (long t = nf; t < nf + nb; t++) {
+            uint32_t wbits = (uint32_t)(pairs[t] >> 32);
+            float w;
+            __builtin_memcpy(&w, &wbits, 4);
+            const float *xr = p + (long)(uint32_t)pairs[t] * ldp + D;
+            for (long d = 0; d < D; d++) sb[d] += w * xr[d];
+        }
+        float *hr = h + (r - lo) * D;
+        for (long d = 0; d < D; d++) {
+            float zf = sf[d] + biasF[d], zb = sb[d] + biasB[d];
+            hr[d] = 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
         }
     }
 }

@@ -169,6 +169,34 @@ final class PredictorTests: XCTestCase {
         XCTAssertEqual(x.array.reduce(0, +) / input.reduce(0, +), 1, accuracy: 0.01, "inverted dropout keeps the mean")
     }
 
+    /// The C dropout (npsh_dropout, AVX-512/AVX2/baseline copies) draws the same mask, leaves
+    /// the stream in the same state and gives the same bits as the scalar Swift form, for
+    /// lengths that are and are not multiples of four (and the values that drop to -0).
+    func testDropoutKernelMatchesTheScalarForm() {
+        for (n, rate) in [(1, Float(0.1)), (3, 0.5), (35 * 144, 0.1), (1001, 0.3), (4099, 0.9)] {
+            var a = RandomStream(seed: 9, path: [.index(UInt64(n))]), b = a
+            let input = (0..<n).map { Float($0 % 11) - 5.5 }
+            let x1 = FloatBuffer(input), m1 = FloatBuffer(n), x2 = FloatBuffer(input), m2 = FloatBuffer(n)
+            dropoutForward(x1.pointer, mask: m1.pointer, count: n, rate: rate, rng: &a)
+            dropoutReference(x2.pointer, mask: m2.pointer, count: n, rate: rate, rng: &b)
+            XCTAssertEqual(m1.array, m2.array, "n=\(n)")
+            XCTAssertEqual(x1.array.map(\.bitPattern), x2.array.map(\.bitPattern), "n=\(n)")
+            XCTAssertEqual(a.next(), b.next(), "the stream advances alike, n=\(n)")
+        }
+    }
+
+    /// The optimizer reads the halves' gradients and leaves them zero (the fit relies on it
+    /// instead of clearing them each step).
+    func testAdamClearsTheGradientsItReads() {
+        let n = 5000
+        let opt = AdamOptimizer(kind: .adam, count: n, weightDecay: 1e-3, decayMask: [Float](repeating: 1, count: n))
+        let p = FloatBuffer((0..<n).map { Float($0) * 1e-3 }), g = FloatBuffer((0..<n).map { Float($0 % 5) - 2 })
+        let g2 = FloatBuffer((0..<n).map { Float($0 % 3) })
+        opt.update(p.pointer, g.pointer, plus: g2.pointer, count: n, lr: 1e-3, threads: 2)
+        XCTAssertTrue(g.array.allSatisfy { $0 == 0 } && g2.array.allSatisfy { $0 == 0 })
+        XCTAssertNotEqual(p.array[7], 7e-3)
+    }
+
     func testKendallMatchesTheQuadraticReferenceWithTies() {
         var rng = RandomStream(seed: 8)
         for n in [2, 3, 10, 57, 300] {
@@ -270,13 +298,15 @@ final class PredictorTests: XCTestCase {
                 let pt = FloatBuffer(p.array)
                 var q = p.array, m = [Float](repeating: 0, count: n), v = m
                 for step in 1...3 {
-                    let g = FloatBuffer((0..<n).map { _ in Float(rng.uniform() - 0.5) })
-                    let g2 = FloatBuffer((0..<n).map { _ in Float(rng.uniform() - 0.5) })
+                    let ga = (0..<n).map { _ in Float(rng.uniform() - 0.5) }, g2a = (0..<n).map { _ in Float(rng.uniform() - 0.5) }
+                    // The optimizer clears the gradients it reads: each call gets its own copy.
+                    let g = FloatBuffer(ga), g2 = FloatBuffer(g2a), h = FloatBuffer(ga), h2 = FloatBuffer(g2a)
                     opt.update(p.pointer, g.pointer, plus: g2.pointer, count: n, lr: 0.01)
-                    threaded.update(pt.pointer, g.pointer, plus: g2.pointer, count: n, lr: 0.01, threads: 2)
+                    threaded.update(pt.pointer, h.pointer, plus: h2.pointer, count: n, lr: 0.01, threads: 2)
+                    withExtendedLifetime((g, g2, h, h2)) {}
                     let bc1 = 1 - powf(0.9, Float(step)), bc2 = 1 - powf(0.999, Float(step))
                     for i in 0..<n {
-                        var gi = g.array[i] + g2.array[i]
+                        var gi = ga[i] + g2a[i]
                         if kind == .adamw { q[i] -= 0.01 * 0.01 * mask[i] * q[i] } else { gi += 0.01 * mask[i] * q[i] }
                         m[i] = 0.9 * m[i] + (1 - 0.9) * gi
                         v[i] = 0.999 * v[i] + (1 - 0.999) * gi * gi

@@ -1,6 +1,7 @@
 #ifndef NPSH_CKERNELS_H
 #define NPSH_CKERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// The optimizer step over n parameters (see Runtime/Predictors/Optimizer.swift), with the
@@ -8,9 +9,17 @@
 /// the square root vectorises: Swift lowers SIMD squareRoot lane by lane with an errno
 /// fallback. Built with -fno-math-errno and -ffp-contract=off: every operation is the
 /// correctly rounded IEEE one, in the order written, so the bits are those of the scalar form.
-void npsh_adam_update(float *params, const float *grads, const float *grads2, float *m, float *v, const float *decay, long n,
+/// grads and grads2 are read and then set to zero, ready for the next step's accumulation
+/// (one pass over them instead of a separate clearing pass per step).
+void npsh_adam_update(float *params, float *grads, float *grads2, float *m, float *v, const float *decay, long n,
                       float b1, float c1, float b2, float c2, float step_size, float sqrt_bc2, float eps,
                       float wd, float lrwd, int decoupled);
+
+/// Dropout's forward pass over n values: one xoshiro256** draw (state: s0…s3 of a
+/// RandomStream, advanced in place) gives four 16-bit uniforms; mask[i] is 0 where the
+/// uniform, scaled to 64 bits, is below `threshold` (the rate × 2⁶⁴), else `keep`; then
+/// x[i] ×= mask[i]. The draws and the arithmetic of Kernels.swift's dropoutReference.
+void npsh_dropout(float *x, float *mask, long n, uint64_t threshold, float keep, uint64_t *state);
 
 /// Sets the calling thread to flush subnormal floats to zero, as inputs and as results (SSE's
 /// FTZ and DAZ; FZ on ARM). A fit's late gradients and optimizer moments drift into the
@@ -38,6 +47,36 @@ void npsh_blend(float *average, const float *x, long n, float d);
 void npsh_bidirectional_layer_inference(const float *af, const float *ab, const float *p, const int32_t *map, long ldp,
                                         const float *bias, long B, long V, long D, float *h, float *pool,
                                         const int32_t *counts, float *s);
+
+/// Rows of a bidirectional GCN layer's output from their neighbourhood keys (structured
+/// inference, Runtime/Predictors/Inference.swift): key r starts at arena + offsets[r] with a
+/// header word nf << 32 | nb, then nf forward and nb backward pairs, each the weight's float
+/// bits << 32 | the row of p (at stride ldp) it multiplies, in vertex order. For r in
+/// [lo, hi), row r − lo of h (D wide) is (relu(Σ w·Pf + bf) + relu(Σ w·Pb + bb)) / 2 with
+/// the sums in key order from zero: the arithmetic of npsh_bidirectional_layer_inference for
+/// the vertex the key describes. scratch: (2D).
+void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, long lo, long hi, const float *p, long ldp,
+                             const float *bias, long D, float *h, float *scratch);
+
+/// Interned keys (runs of 64-bit words; intern.c): equal keys get the same id, ids in order
+/// of first appearance; key id's words are arena[offsets[id] ..< offsets[id + 1]].
+typedef struct npsh_interner npsh_interner;
+npsh_interner *npsh_interner_create(void);
+void npsh_interner_destroy(npsh_interner *t);
+long npsh_interner_count(const npsh_interner *t);
+/// Frees the hash slots: the keys stay readable, no more can be interned.
+void npsh_interner_seal(npsh_interner *t);
+/// Valid until the next npsh_interner_intern.
+const uint64_t *npsh_interner_arena(const npsh_interner *t);
+const int64_t *npsh_interner_offsets(const npsh_interner *t);
+/// Interns n keys, key i being words[starts[i] ..< starts[i + 1]], in order; writes their ids.
+/// hashes: scratch for n values.
+void npsh_interner_intern(npsh_interner *t, const uint64_t *words, const int64_t *starts, long n, int32_t *ids, uint64_t *hashes);
+
+/// A large table (bytes), 2 MB aligned, marked for transparent huge pages on Linux; not
+/// cleared. Aborts when memory is exhausted. Free with npsh_large_free.
+void *npsh_large_alloc(size_t bytes);
+void npsh_large_free(void *p);
 
 /// The process's interrupt flag (Ctrl-C): set from a signal handler, polled by long loops
 /// (Runtime/Support/Interrupt.swift). Lock-free and async-signal-safe.

@@ -1,3 +1,4 @@
+import CKernels
 // Kernels: free functions over flat float32 buffers, forward beside backward, shapes in
 // comments. Dense products go through `BLAS.sgemm` (Kernels/BLAS.swift); everything here is
 // the small glue around them. Loops are written so the compiler vectorises them.
@@ -112,8 +113,15 @@ func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, 
 func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
     let keep = 1 / (1 - p)
     let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
-    // One 64-bit draw gives four 16-bit uniforms; p is compared at 16-bit resolution. The
-    // masks are drawn first so the multiply below is one vector pass.
+    rng.withState { npsh_dropout(x, mask, n, threshold, keep, $0) }
+}
+
+/// The scalar form of dropoutForward (npsh_dropout in C), for tests: one 64-bit draw gives
+/// four 16-bit uniforms; p is compared at 16-bit resolution. The masks are drawn first, then
+/// x is multiplied by them.
+func dropoutReference(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
+    let keep = 1 / (1 - p)
+    let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
     for i in stride(from: 0, to: n, by: 4) {
         let r = rng.next()
         for k in 0..<min(4, n - i) { mask[i + k] = (((r >> (16 * UInt64(k))) & 0xffff) << 48) < threshold ? 0 : keep }

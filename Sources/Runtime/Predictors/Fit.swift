@@ -258,7 +258,7 @@ public final class Predictor: Sendable {
                 for k in 0..<b { loss += members.losses[k] }
                 loss /= Float(b)
                 let lr = cosineLearningRate(base: config.learningRate, step: step, total: total)
-                opt.update(params.pointer, halves[0].grads.pointer, plus: parts == 2 ? UnsafePointer(halves[1].grads.pointer) : nil,
+                opt.update(params.pointer, halves[0].grads.pointer, plus: parts == 2 ? halves[1].grads.pointer : nil,
                            count: count, lr: Float(lr), threads: twoThreads ? 2 : 1)
                 stepLosses.append(loss)
                 sum += Double(loss) * Double(b)
@@ -385,6 +385,9 @@ public final class Predictor: Sendable {
     /// Predictions for `cells[indices]`, streamed in batches over `threads` threads. Batch
     /// boundaries are fixed by position (batch k holds indices k·batchSize ..< (k+1)·batchSize)
     /// and batches are dealt to threads, so the result is bit-identical for any thread count.
+    /// A GCN over at least `StructuredInference.minimumCells` cells multiplies each distinct
+    /// row of a layer's input once across all of them instead (Inference.swift), just as
+    /// independent of the thread count.
     public func predict<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = defaultThreads, batchSize: Int = 1024) -> [Double] {
         let n = indices.count
         if n == 0 { return [] }
@@ -394,6 +397,10 @@ public final class Predictor: Sendable {
         // buffers for 1,024 graphs are hundreds of megabytes, zeroed on every call, which
         // dominated Table I's many small predictions. The arithmetic depends only on each
         // batch's own size, so the bits are the same.
+        if config.shape.kind == .gcn && n >= StructuredInference.minimumCells {
+            return StructuredInference.outputs(shape: config.shape, params: parameters, cells: cells, indices: indices, threads: threads)
+                .map { read($0) }
+        }
         let capacity = min(batchSize, n)
         let parts: [[(Int, [Double])]] = parallelChunks(workers) { w in
             let net = Network(shape: self.config.shape, capacity: capacity)
@@ -434,7 +441,8 @@ final class FitMembers: @unchecked Sendable {
     }
 }
 
-/// One half of a training batch: its network, inputs, dL/dz and gradient.
+/// One half of a training batch: its network, inputs, dL/dz and gradient (zero between
+/// steps: the optimizer clears it as it reads it).
 final class FitHalf: @unchecked Sendable {
     let net: Network
     let batch: InputBatch
@@ -452,8 +460,8 @@ final class FitHalf: @unchecked Sendable {
     /// `batchSize`) into `grads`, each member's loss into members.losses.
     func run<T: GraphWritable>(params: FloatBuffer, cells: [T], indices: [Int], targets: [Float], members: FitMembers, range: Range<Int>,
                                batchSize b: Int, config: FitConfig, unit: Float, dropout: RandomStream) {
+        // grads is zero here: the optimizer clears it as it reads it.
         batch.fill(cells, ArraySlice(range.map { indices[members.items[$0]] }))
-        grads.zero()
         var rng = dropout
         let z = net.forward(params.pointer, batch, training: true, rng: &rng)
         for (k, m) in range.enumerated() {
@@ -473,7 +481,6 @@ final class FitHalf: @unchecked Sendable {
 
     /// The backward half of a pairwise step, from `dz` (set by the caller) into `grads`.
     func backward(params: FloatBuffer) {
-        grads.zero()
         net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
     }
 }

@@ -62,14 +62,16 @@ final class Network: @unchecked Sendable {
     var gradA: FloatBuffer, gradB: FloatBuffer
     var batchSize = 0
 
-    public init(shape: NetworkShape, capacity: Int) {
+    /// `bodyCapacity` (default: `capacity`) sizes the body's workspace alone, for a caller
+    /// that computes the body's output itself and runs only the head on batches of `capacity`.
+    public init(shape: NetworkShape, capacity: Int, bodyCapacity: Int? = nil) {
         self.shape = shape
         self.capacity = capacity
         let B = capacity
         var layout = ParameterLayout()
         // The body's tensors first, then the head's: the parameter order of every saved
         // predictor file.
-        body = shape.makeBody(capacity: capacity, layout: &layout)
+        body = shape.makeBody(capacity: bodyCapacity ?? capacity, layout: &layout)
         var din = body.width
         for (k, width) in (shape.fc + [1]).enumerated() {
             headW.append(layout.add(k < shape.fc.count ? "fc\(k).weight" : "out.weight", rows: din, cols: width, weight: true))
@@ -107,6 +109,12 @@ final class Network: @unchecked Sendable {
         precondition(B <= capacity)
         batchSize = B
         body.forward(params, batch, training: training, rng: &rng, pooled: pooled.pointer)
+        return head(params, rows: B)
+    }
+
+    /// The head over the first B rows of `pooled` (the body's output): the raw output z (B).
+    func head(_ params: UnsafePointer<Float>, rows B: Int) -> UnsafeMutablePointer<Float> {
+        batchSize = B
         var x = UnsafePointer(pooled.pointer)
         var din = body.width
         for (k, width) in shape.fc.enumerated() {

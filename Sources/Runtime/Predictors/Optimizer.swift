@@ -31,10 +31,10 @@ final class AdamOptimizer {
     }
 
     /// θ ← update(θ, g) at learning rate `lr`, where g is `grads`, plus `plus` when given
-    /// (the two halves of a batch). CKernels' npsh_adam_update does the formula above element
+    /// (the two halves of a batch); both are left zero for the next step's accumulation. CKernels' npsh_adam_update does the formula above element
     /// by element, vectorised; with `threads` ≥ 2 the two halves of the parameters are
     /// updated on two threads — elementwise, so the same bits.
-    public func update(_ params: UnsafeMutablePointer<Float>, _ grads: UnsafePointer<Float>, plus: UnsafePointer<Float>? = nil,
+    public func update(_ params: UnsafeMutablePointer<Float>, _ grads: UnsafeMutablePointer<Float>, plus: UnsafeMutablePointer<Float>? = nil,
                        count n: Int, lr: Float, threads: Int = 1) {
         step += 1
         let bc1 = 1 - powPortable(beta1, Float(step)), bc2 = 1 - powPortable(beta2, Float(step))

@@ -78,6 +78,15 @@ public struct RandomStream: Sendable {
         return RandomStream(key: k)
     }
 
+    /// Runs `body` on the generator's state (s0…s3, in place), for C kernels that draw in
+    /// bulk with the same xoshiro256** step as `next()`.
+    mutating func withState<R>(_ body: (UnsafeMutablePointer<UInt64>) -> R) -> R {
+        var s = (s0, s1, s2, s3)
+        let r = withUnsafeMutablePointer(to: &s) { $0.withMemoryRebound(to: UInt64.self, capacity: 4, body) }
+        (s0, s1, s2, s3) = s
+        return r
+    }
+
     /// The next 64 random bits.
     @inlinable
     public mutating func next() -> UInt64 { nextRaw() }

@@ -1,0 +1,359 @@
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Structured inference for the GCN over many architectures (a whole search space): each
+// layer's product is taken once per distinct row of its input across all the cells, not
+// once per row of a batch.
+//
+// A vertex's row after layer l is a function of its neighbourhood: after layer 1, of its
+// op and its neighbours' ops with the normalised adjacency's weights; after layer 2, of
+// those weights and its neighbours' layer-1 rows; and so on. So rows get ids level by
+// level from keys of small integers — level 0: the op row's bits; level l: the forward and
+// backward (weight bits, level l−1 id of the neighbour) pairs in vertex order — without
+// looking at a float of the layer's output. Equal keys mean equal rows: each distinct row
+// is computed once from its key (the arithmetic of the batched kernel, in the same order)
+// and multiplied once into a table of products; the last layer propagates every cell's
+// vertices from that table, pooling as it goes, and the head runs on the pooled rows.
+//
+// Over NAS-Bench-101's 423,624 cells the rows entering layer 2 take 3,727 distinct values
+// and those entering layer 3 1,017,166 (34 % of 2,965,368): layer 3's product falls from
+// 225 GFLOP (per-batch distinct rows) to 84. The last level's table is capped at
+// `tableBytes` (NAS-Bench-101's whole space fits at D = 144); past it the cells are taken in consecutive chunks, each with its own tables.
+// Everything is fixed by the cells and the shape — the chunks, the ids (first appearance),
+// the row blocks of each product, the batches of the last pass — so the bits are the same
+// for any thread count. They differ from a batch's forward only where OpenBLAS rounds a row
+// differently at another place in a panel (a few ulps; tested).
+let traceInference = getenv("NPSH_TRACE_INFERENCE") != nil
+enum StructuredInference {
+    /// The largest table of last-level products, in bytes (1.25 GiB: NAS-Bench-101's at D = 144
+    /// takes 1.17 GB).
+    static let tableBytes = 5 << 28
+    /// Fewer cells than this go through the batched forward instead.
+    static let minimumCells = 4096
+    /// Rows per block of a table's product, and cells per batch of the last pass.
+    static let rowBlock = 4096, cellBatch = 1024
+
+    /// The raw outputs z of `shape`'s GCN with `params` for `cells[indices]`.
+    static func outputs<T: GraphWritable & Sendable>(shape: NetworkShape, params: [Float], cells: [T], indices: [Int],
+                                                    threads: Int, tableBytes: Int = tableBytes) -> [Float] {
+        precondition(shape.kind == .gcn)
+        let n = indices.count, V = shape.vertices, D = shape.dim
+        let maxRows = max(tableBytes / (2 * D * 4), 256 * V)
+        // At least half the cells: the analysis of all of them, kept for the next call (it
+        // does not depend on the weights: a search predicts the same space run after run).
+        // Fewer: the analysis of these alone.
+        let whole = 2 * n >= cells.count
+        let t0 = monotonicSeconds()
+        let chunks = whole
+            ? StructureCache.shared.analysis(of: cells, shape: shape, maxRows: maxRows) {
+                analyse(cells, Array(cells.indices), shape: shape, maxRows: maxRows)
+            }
+            : analyse(cells, indices, shape: shape, maxRows: maxRows)
+        if traceInference { print("TRACE analysis \(monotonicSeconds() - t0) s, rows \(chunks.map { $0.keys.levels.map(\.count) })") }
+        var z = [Float](repeating: 0, count: n)
+        for chunk in chunks {
+            // The requested cells in this chunk: where each result goes, its cell, its row of ids.
+            var positions: [Int] = [], members: [Int] = [], rows: [Int] = []
+            if whole {
+                for (k, c) in indices.enumerated() where chunk.range.contains(c) {
+                    positions.append(k); members.append(c); rows.append(c - chunk.range.lowerBound)
+                }
+            } else {
+                positions = Array(chunk.range)
+                members = Array(indices[chunk.range])
+                rows = chunk.range.map { $0 - chunk.range.lowerBound }
+            }
+            if members.isEmpty { continue }
+            let t1 = monotonicSeconds()
+            let table = chunk.keys.products(params: params, threads: threads)
+            let t2 = monotonicSeconds()
+            let part = lastPass(shape: shape, params: params, cells: cells, members: members, rows: rows, lastIDs: chunk.keys.lastIDs,
+                                table: table, threads: threads)
+            if traceInference { print("TRACE products \(t2 - t1) last \(monotonicSeconds() - t2)") }
+            for (k, v) in part.enumerated() { z[positions[k]] = v }
+        }
+        return z
+    }
+
+    /// One run of analysed cells (positions in the analysed list) and their ids.
+    struct Chunk: @unchecked Sendable {
+        let range: Range<Int>
+        let keys: KeyedLevels
+    }
+
+    /// The ids of `cells[list]`'s rows, in consecutive chunks whose last-level tables stay
+    /// within `maxRows` rows.
+    static func analyse<T: GraphWritable>(_ cells: [T], _ list: [Int], shape: NetworkShape, maxRows: Int) -> [Chunk] {
+        var chunks: [Chunk] = [], start = 0
+        while start < list.count {
+            let keys = KeyedLevels(shape: shape)
+            let end = keys.scan(cells, list, from: start, maxLastRows: maxRows)
+            chunks.append(Chunk(range: start..<end, keys: keys))
+            start = end
+        }
+        return chunks
+    }
+
+    /// The last GCN layer from its table of products, pooled, then the head, for
+    /// cells[members[k]] whose ids are row rows[k] of `lastIDs`, over fixed batches of
+    /// `cellBatch` cells dealt to the threads.
+    static func lastPass<T: GraphWritable & Sendable>(shape: NetworkShape, params: [Float], cells: [T], members: [Int], rows: [Int],
+                                                     lastIDs: [Int32], table: LargeFloatBuffer, threads: Int) -> [Float] {
+        let n = members.count, V = shape.vertices, D = shape.dim
+        let batches = (n + cellBatch - 1) / cellBatch
+        let workers = max(1, min(threads, batches))
+        let parts: [[(Int, [Float])]] = parallelChunks(workers) { w in
+            let capacity = min(cellBatch, n)
+            // The head's buffers for the batch; the body's only for one graph (its weights'
+            // offsets), the propagation reading the table.
+            let net = Network(shape: shape, capacity: capacity, bodyCapacity: 1)
+            let body = net.body as! GCNBody
+            let af = FloatBuffer(capacity * V * V), ab = FloatBuffer(capacity * V * V)
+            let map = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * V)
+            defer { map.deallocate() }
+            let batch = InputBatch(capacity: capacity, vertices: V, opKinds: shape.opKinds)
+            let scratch = FloatBuffer(2 * D)
+            var out: [(Int, [Float])] = []
+            params.withUnsafeBufferPointer { p in
+                lastIDs.withUnsafeBufferPointer { ids in
+                    for k in stride(from: w, to: batches, by: workers) {
+                        let lo = k * cellBatch, hi = min(n, lo + cellBatch), B = hi - lo
+                        batch.fill(cells, members[lo..<hi])
+                        for b in 0..<B { (map + b * V).update(from: ids.baseAddress! + rows[lo + b] * V, count: V) }
+                        normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: B, vertices: V,
+                                            forward: af.pointer, backward: ab.pointer)
+                        let l = shape.layers - 1
+                        npsh_bidirectional_layer_inference(af.pointer, ab.pointer, table.pointer, map, 2 * D,
+                                                           p.baseAddress! + body.biases[l], B, V, D, nil, net.pooled.pointer, batch.counts,
+                                                           scratch.pointer)
+                        let zs = net.head(p.baseAddress!, rows: B)
+                        out.append((k, Array(UnsafeBufferPointer(start: zs, count: B))))
+                    }
+                }
+            }
+            return out
+        }
+        var z = [Float](repeating: 0, count: n)
+        for part in parts { for (k, values) in part { for (j, v) in values.enumerated() { z[k * cellBatch + j] = v } } }
+        return z
+    }
+}
+
+/// The analysis of the last whole space predicted — its cells (a copy, compared element by
+/// element with the next call's when they are Equatable, as every space's are; by storage
+/// otherwise) and the shape's vertices, op kinds, layers and table cap — for the calls
+/// after it; computed once when two threads ask at once.
+final class StructureCache: @unchecked Sendable {
+    static let shared = StructureCache()
+    private let lock = Mutex()
+    private var cells: Any?
+    private var identity: (base: UnsafeRawPointer?, count: Int, vertices: Int, opKinds: Int, layers: Int, maxRows: Int)?
+    private var chunks: [StructuredInference.Chunk] = []
+
+    func analysis<T>(of cells: [T], shape: NetworkShape, maxRows: Int, compute: () -> [StructuredInference.Chunk]) -> [StructuredInference.Chunk] {
+        let base = cells.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        return lock.sync {
+            if let id = identity, let kept = self.cells as? [T], id.count == cells.count, id.vertices == shape.vertices,
+               id.opKinds == shape.opKinds, id.layers == shape.layers, id.maxRows == maxRows,
+               id.base == base || StructureCache.equal(kept, cells) {
+                return chunks
+            }
+            // Release the old analysis before computing the new one.
+            self.cells = nil
+            chunks = []
+            identity = nil
+            let fresh = compute()
+            self.cells = cells
+            identity = (base, cells.count, shape.vertices, shape.opKinds, shape.layers, maxRows)
+            chunks = fresh
+            return fresh
+        }
+    }
+
+    /// Whether two arrays are equal element by element (false when T is not Equatable).
+    private static func equal<T>(_ a: [T], _ b: [T]) -> Bool {
+        guard let a = a as? any Equatable else { return false }
+        return a.isEqual(to: b)
+    }
+
+    /// Whether an analysis of `count` cells is kept (tests).
+    func holds(count: Int) -> Bool { lock.sync { identity?.count == count } }
+
+    /// Forgets the kept analysis (tests).
+    func clear() { lock.sync { cells = nil; chunks = []; identity = nil } }
+}
+
+extension Equatable {
+    fileprivate func isEqual(to other: Any) -> Bool { (other as? Self).map { $0 == self } ?? false }
+}
+
+/// A table of floats in huge pages (npsh_large_alloc), not cleared: every element is written
+/// before it is read.
+final class LargeFloatBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(_ count: Int) {
+        self.count = count
+        pointer = npsh_large_alloc(max(count, 1) * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    deinit { npsh_large_free(pointer) }
+}
+
+/// The ids of every level's rows for a run of cells, and the interned keys behind them.
+final class KeyedLevels {
+    let shape: NetworkShape
+    let levels: [KeyInterner]
+    /// Each cell's last-level ids (V per cell; 0 for a padding vertex, which no weight reads).
+    var lastIDs: [Int32] = []
+
+    init(shape: NetworkShape) {
+        self.shape = shape
+        levels = (0..<shape.layers).map { _ in KeyInterner() }
+    }
+
+    /// Gives ids to the vertices of cells[indices[start...]] until the last level would pass
+    /// `maxLastRows` distinct rows (checked before each block of 256 cells; the first block
+    /// always goes in); returns the end of the run.
+    func scan<T: GraphWritable>(_ cells: [T], _ indices: [Int], from start: Int, maxLastRows: Int) -> Int {
+        let V = shape.vertices, F = shape.opKinds, L = shape.layers
+        let block = 256, width = max(F, 1 + 2 * V)
+        let batch = InputBatch(capacity: block, vertices: V, opKinds: F)
+        let af = FloatBuffer(block * V * V), ab = FloatBuffer(block * V * V)
+        // Per level, each vertex's id in the block (−1: padding); the block's keys, their
+        // starts, the interned ids and the vertex each key belongs to.
+        let ids = UnsafeMutablePointer<Int32>.allocate(capacity: L * block * V)
+        let words = UnsafeMutablePointer<UInt64>.allocate(capacity: block * V * width)
+        let starts = UnsafeMutablePointer<Int64>.allocate(capacity: block * V + 1)
+        let keyIDs = UnsafeMutablePointer<Int32>.allocate(capacity: block * V)
+        let owner = UnsafeMutablePointer<Int>.allocate(capacity: block * V)
+        let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: block * V)
+        defer { ids.deallocate(); words.deallocate(); starts.deallocate(); keyIDs.deallocate(); owner.deallocate(); hashes.deallocate() }
+        var out = [Int32](repeating: 0, count: (indices.count - start) * V)
+        var end = start
+        out.withUnsafeMutableBufferPointer { ob in
+            let o = ob.baseAddress!
+            while end < indices.count {
+                let m = min(block, indices.count - end)
+                if end > start && levels[L - 1].count + m * V > maxLastRows { break }
+                batch.fill(cells, indices[end..<(end + m)])
+                normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: m, vertices: V, forward: af.pointer, backward: ab.pointer)
+                for l in 0..<L {
+                    let here = ids + l * block * V, below = ids + (l - 1) * block * V
+                    var keys = 0, t = 0
+                    starts[0] = 0
+                    for b in 0..<m {
+                        let count = Int(batch.counts[b])
+                        for i in 0..<V {
+                            here[b * V + i] = -1
+                            guard i < count else { continue }
+                            if l == 0 {
+                                let x = batch.ops.pointer + (b * V + i) * F
+                                for c in 0..<F { words[t + c] = UInt64(x[c].bitPattern) }
+                                t += F
+                            } else {
+                                let f = af.pointer + (b * V + i) * V, r = ab.pointer + (b * V + i) * V, nbr = below + b * V
+                                let head = t
+                                t += 1
+                                var nf: UInt64 = 0, nb: UInt64 = 0
+                                for j in 0..<V where f[j] != 0 {
+                                    words[t] = UInt64(f[j].bitPattern) << 32 | UInt64(UInt32(bitPattern: nbr[j])); t += 1; nf += 1
+                                }
+                                for j in 0..<V where r[j] != 0 {
+                                    words[t] = UInt64(r[j].bitPattern) << 32 | UInt64(UInt32(bitPattern: nbr[j])); t += 1; nb += 1
+                                }
+                                words[head] = nf << 32 | nb
+                            }
+                            owner[keys] = b * V + i
+                            keys += 1
+                            starts[keys] = Int64(t)
+                        }
+                    }
+                    levels[l].intern(words, starts, keys, ids: keyIDs, hashes: hashes)
+                    for q in 0..<keys { here[owner[q]] = keyIDs[q] }
+                }
+                let top = ids + (L - 1) * block * V, row = o + (end - start) * V
+                for q in 0..<(m * V) { row[q] = max(0, top[q]) }
+                end += m
+            }
+        }
+        out.removeLast((indices.count - end) * V)
+        lastIDs = out
+        for level in levels { level.seal() }
+        return end
+    }
+
+    /// The table of products of the last level's distinct rows, level by level: level 0's
+    /// rows are the op rows themselves, each later level's rows come from its keys over the
+    /// level before's products; each level's rows are multiplied by its layer's weights in
+    /// fixed blocks of `rowBlock` rows, dealt to the threads.
+    func products(params: [Float], threads: Int) -> LargeFloatBuffer {
+        let D = shape.dim, F = shape.opKinds, L = shape.layers
+        let body = Network(shape: shape, capacity: 1).body as! GCNBody
+        let weights = body.weights, biases = body.biases
+        var previous: LargeFloatBuffer? = nil
+        for l in 0..<L {
+            let rows = levels[l].count, din = l == 0 ? F : D
+            let product = LargeFloatBuffer(rows * 2 * D)
+            let blocks = (rows + StructuredInference.rowBlock - 1) / StructuredInference.rowBlock
+            let workers = max(1, min(threads, blocks))
+            let shared = UncheckedSendable((previous, product, levels[l]))
+            _ = parallelChunks(workers) { w in
+                let (prev, out, level) = shared.value
+                let h = FloatBuffer(StructuredInference.rowBlock * din), s = FloatBuffer(2 * D)
+                params.withUnsafeBufferPointer { p in
+                    for c in stride(from: w, to: blocks, by: workers) {
+                        let lo = c * StructuredInference.rowBlock, hi = min(rows, lo + StructuredInference.rowBlock)
+                        if l == 0 {
+                            for r in lo..<hi {
+                                let k = level.key(r)
+                                for j in 0..<F { h.pointer[(r - lo) * F + j] = Float(bitPattern: UInt32(truncatingIfNeeded: k[j])) }
+                            }
+                        } else {
+                            npsh_gcn_rows_from_keys(level.arena, level.offsets, lo, hi, prev!.pointer, 2 * D, p.baseAddress! + biases[l - 1],
+                                                    D, h.pointer, s.pointer)
+                        }
+                        BLAS.sgemm(transA: false, transB: false, m: hi - lo, n: 2 * D, k: din, alpha: 1, a: h.pointer, lda: din,
+                                   b: p.baseAddress! + weights[l], ldb: 2 * D, beta: 0, c: out.pointer + lo * 2 * D, ldc: 2 * D)
+                    }
+                }
+                return 0
+            }
+            previous = product
+        }
+        return previous!
+    }
+}
+
+/// Interned keys (runs of 64-bit words): equal keys get the same id, ids in order of first
+/// appearance (CKernels' npsh_interner: a block of keys at a time, their cache misses
+/// overlapping).
+final class KeyInterner: @unchecked Sendable {
+    private let table: OpaquePointer
+
+    init() { table = npsh_interner_create() }
+    deinit { npsh_interner_destroy(table) }
+
+    var count: Int { npsh_interner_count(table) }
+    /// Key id's words are arena[offsets[id] ..< offsets[id + 1]]; valid until the next intern.
+    var arena: UnsafePointer<UInt64> { npsh_interner_arena(table) }
+    var offsets: UnsafePointer<Int64> { npsh_interner_offsets(table) }
+
+    /// Key `id`'s words.
+    func key(_ id: Int) -> UnsafeBufferPointer<UInt64> {
+        let o = offsets
+        return UnsafeBufferPointer(start: arena + Int(o[id]), count: Int(o[id + 1] - o[id]))
+    }
+
+    /// Frees the hash slots once every key is in (the keys stay readable).
+    func seal() { npsh_interner_seal(table) }
+
+    /// Interns `n` keys, key q being words[starts[q] ..< starts[q + 1]], in order.
+    func intern(_ words: UnsafePointer<UInt64>, _ starts: UnsafePointer<Int64>, _ n: Int, ids: UnsafeMutablePointer<Int32>,
+                hashes: UnsafeMutablePointer<UInt64>) {
+        npsh_interner_intern(table, words, starts, n, ids, hashes)
+    }
+}

@@ -1,0 +1,143 @@
+import XCTest
+@testable import Runtime
+
+/// Structured GCN inference (Runtime/Predictors/Inference.swift): each distinct row of a
+/// layer's input multiplied once across all the cells.
+final class InferenceTests: XCTestCase {
+    /// The training forward (no dropout) of `shape` over cells[idx], in one batch.
+    func trainingForward(_ shape: NetworkShape, _ params: [Float], _ cells: [NB101Cell], _ idx: [Int]) -> [Float] {
+        let batch = InputBatch(capacity: idx.count)
+        batch.fill(cells, ArraySlice(idx))
+        let net = Network(shape: shape, capacity: idx.count)
+        var r = RandomStream(seed: 0)
+        let z = params.withUnsafeBufferPointer { net.forward($0.baseAddress!, batch, training: true, rng: &r) }
+        return Array(UnsafeBufferPointer(start: z, count: idx.count))
+    }
+
+    func parameters(_ shape: NetworkShape, seed: UInt64) -> [Float] {
+        var rng = RandomStream(seed: seed)
+        var params = Predictor.initialParameters(FitConfig(shape: shape, seed: seed), labels: [0.9, 0.8])
+        for i in params.indices { params[i] += Float(rng.uniform() - 0.5) * 0.1 }
+        return params
+    }
+
+    func worst(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) / max(abs($1), 1e-3) }.max()!
+    }
+
+    /// Against the training forward, for one, two and three layers, with padding vertices
+    /// (cells of every size): within the tolerance of the batched distinct-row products (only
+    /// OpenBLAS's rounding of a row at another place in its panel differs). One thread and
+    /// two give the same bits.
+    func testMatchesTheTrainingForward() {
+        let catalog = Space.catalog
+        var rng = RandomStream(seed: 31)
+        let idx = rng.distinct(5000, from: catalog.cells.count)
+        for (layers, dim) in [(1, 16), (2, 24), (3, 37)] {
+            let shape = NetworkShape(kind: .gcn, layers: layers, dim: dim, fc: [12], dropout: 0)
+            let params = parameters(shape, seed: UInt64(layers))
+            let reference = trainingForward(shape, params, catalog.cells, idx)
+            let two = StructuredInference.outputs(shape: shape, params: params, cells: catalog.cells, indices: idx, threads: 2)
+            XCTAssertLessThan(worst(two, reference), 4e-6, "layers \(layers)")
+            let one = StructuredInference.outputs(shape: shape, params: params, cells: catalog.cells, indices: idx, threads: 1)
+            XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern), "layers \(layers): thread count changed bits")
+        }
+    }
+
+    /// A table cap that splits the cells into several chunks (each with its own tables)
+    /// changes nothing beyond the tolerance, and the chunks cover every cell once.
+    func testChunksUnderASmallTableCap() {
+        let catalog = Space.catalog
+        var rng = RandomStream(seed: 32)
+        let idx = rng.distinct(6000, from: catalog.cells.count)
+        let shape = NetworkShape(kind: .gcn, layers: 3, dim: 20, fc: [8], dropout: 0)
+        let params = parameters(shape, seed: 5)
+        let cap = 5000 * 2 * 20 * 4  // 5,000 rows of the last level's table
+        let chunks = StructuredInference.analyse(catalog.cells, idx, shape: shape, maxRows: 5000)
+        XCTAssertGreaterThan(chunks.count, 2)
+        XCTAssertEqual(chunks.map(\.range.count).reduce(0, +), idx.count)
+        for (a, b) in zip(chunks, chunks.dropFirst()) { XCTAssertEqual(a.range.upperBound, b.range.lowerBound) }
+        for c in chunks { XCTAssertLessThanOrEqual(c.keys.levels[2].count, 5000) }
+        let small = StructuredInference.outputs(shape: shape, params: params, cells: catalog.cells, indices: idx, threads: 2, tableBytes: cap)
+        XCTAssertLessThan(worst(small, trainingForward(shape, params, catalog.cells, idx)), 4e-6)
+    }
+
+    /// Predicting most of a space analyses all its cells once and keeps the analysis: a second
+    /// call (other weights, other cells asked, an equal copy of the array) reuses it and gives
+    /// what a fresh analysis gives; fewer than half the cells take their own analysis.
+    func testWholeSpaceAnalysisIsKeptAndReused() {
+        StructureCache.shared.clear()
+        defer { StructureCache.shared.clear() }
+        let catalog = Space.catalog
+        let cells = Array(catalog.cells[0..<9000])
+        let shape = NetworkShape(kind: .gcn, layers: 3, dim: 16, fc: [8], dropout: 0)
+        let most = Array(stride(from: 0, to: 9000, by: 2)) + Array(stride(from: 1, to: 9000, by: 4))
+        XCTAssertGreaterThanOrEqual(2 * most.count, cells.count)
+        for seed in [UInt64(1), 2] {
+            let params = parameters(shape, seed: seed)
+            let copy = Array(cells)  // equal contents, possibly other storage
+            let kept = StructuredInference.outputs(shape: shape, params: params, cells: copy, indices: most, threads: 2)
+            XCTAssertLessThan(worst(kept, trainingForward(shape, params, cells, most)), 4e-6)
+            XCTAssertTrue(StructureCache.shared.holds(count: cells.count), "the whole-space analysis is kept")
+            StructureCache.shared.clear()
+            let fresh = StructuredInference.outputs(shape: shape, params: params, cells: cells, indices: most, threads: 2)
+            XCTAssertEqual(kept.map(\.bitPattern), fresh.map(\.bitPattern), "a kept analysis gives a fresh one's bits")
+        }
+        StructureCache.shared.clear()
+        let few = Array(0..<4096)
+        _ = StructuredInference.outputs(shape: shape, params: parameters(shape, seed: 3), cells: cells, indices: few, threads: 2)
+        XCTAssertFalse(StructureCache.shared.holds(count: cells.count), "a minority of the cells is analysed alone")
+    }
+
+    /// Predictor.predict takes the structured path from `minimumCells` cells on: the same
+    /// predictions as the batched path within the tolerance, and the same for any thread count.
+    func testPredictUsesItForManyCells() throws {
+        let catalog = Space.catalog, table = Space.synthetic
+        var rng = RandomStream(seed: 33)
+        let train = rng.distinct(30, from: catalog.cells.count)
+        let labels = train.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
+        let p = try Predictor.fit(FitConfig(shape: NetworkShape(dim: 16), epochs: 2, seed: 3), cells: catalog.cells, indices: train, labels: labels)
+        let idx = rng.distinct(StructuredInference.minimumCells + 10, from: catalog.cells.count)
+        let structured = p.predict(cells: catalog.cells, indices: idx)
+        let batched = stride(from: 0, to: idx.count, by: 1000).flatMap { s in
+            p.predict(cells: catalog.cells, indices: Array(idx[s..<min(idx.count, s + 1000)]))
+        }
+        XCTAssertLessThan(zip(structured, batched).map { abs($0 - $1) }.max()!, 1e-5)
+        XCTAssertEqual(p.predict(cells: catalog.cells, indices: idx, threads: 1), structured)
+    }
+
+    /// The interner: ids in order of first appearance, equal keys one id, keys of any length
+    /// kept intact through growth; sealing keeps them readable.
+    func testKeyInterner() {
+        let t = KeyInterner()
+        var rng = RandomStream(seed: 34)
+        var reference: [[UInt64]: Int32] = [:], order: [[UInt64]] = []
+        var words: [UInt64] = [], starts: [Int64] = [0], expected: [Int32] = []
+        for _ in 0..<60_000 {
+            let n = 1 + rng.int(below: 4)
+            let key = (0..<n).map { _ in UInt64(rng.int(below: 40)) }
+            if reference[key] == nil { reference[key] = Int32(order.count); order.append(key) }
+            expected.append(reference[key]!)
+            words += key
+            starts.append(Int64(words.count))
+        }
+        var ids = [Int32](repeating: -1, count: expected.count), hashes = [UInt64](repeating: 0, count: expected.count)
+        // In blocks, as the analysis does.
+        for lo in stride(from: 0, to: expected.count, by: 1792) {
+            let hi = min(expected.count, lo + 1792)
+            words.withUnsafeBufferPointer { w in
+                starts.withUnsafeBufferPointer { s in
+                    ids.withUnsafeMutableBufferPointer { i in
+                        hashes.withUnsafeMutableBufferPointer { h in
+                            t.intern(w.baseAddress!, s.baseAddress! + lo, hi - lo, ids: i.baseAddress! + lo, hashes: h.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(ids, expected)
+        XCTAssertEqual(t.count, order.count)
+        t.seal()
+        for (id, key) in order.enumerated() { XCTAssertEqual(Array(t.key(id)), key) }
+    }
+}
