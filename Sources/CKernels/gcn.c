@@ -57,12 +57,12 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
 }
 
 NPSH_CLONES
-void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, long lo, long hi, const float *p, long ldp,
-                             const float *bias, long D, float *h, float *s) {
+void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, const int32_t *which, long lo, long hi, const float *p,
+                             long ldp, const float *bias, long D, float *h, float *s) {
     float *sf = s, *sb = s + D;
     const float *biasF = bias, *biasB = bias + D;
     for (long r = lo; r < hi; r++) {
-        const uint64_t *k = arena + offsets[r];
+        const uint64_t *k = arena + offsets[which ? (long)which[r] : r];
         long nf = (long)(k[0] >> 32), nb = (long)(k[0] & 0xffffffffu);
         const uint64_t *pairs = k + 1;
         for (long d = 0; d < 2 * D; d++) s[d] = 0;
@@ -85,5 +85,46 @@ void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, long
             float zf = sf[d] + biasF[d], zb = sb[d] + biasB[d];
             hr[d] = 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
         }
+    }
+}
+
+NPSH_CLONES
+void npsh_bidirectional_layer_pooled_rows(const float *af, const float *ab, const float *const *rows, const float *bias, long B, long V,
+                                          long D, float *pool, const int32_t *counts, float *s) {
+    float *sf = s, *sb = s + D;
+    const float *biasF = bias, *biasB = bias + D;
+    for (long b = 0; b < B; b++) {
+        const float *fb = af + b * V * V, *bb = ab + b * V * V;
+        const float *const *rb = rows + b * V;
+        long n = (long)counts[b];
+        if (b + 1 < B) {
+            for (long j = 0; j < (long)counts[b + 1]; j++) {
+                const char *row = (const char *)rows[(b + 1) * V + j];
+                for (long q = 0; q < 2 * D * (long)sizeof(float); q += 64) __builtin_prefetch(row + q);
+            }
+        }
+        float *o = pool + b * D;
+        for (long d = 0; d < D; d++) o[d] = 0;
+        for (long i = 0; i < n; i++) {
+            for (long d = 0; d < 2 * D; d++) s[d] = 0;
+            for (long j = 0; j < V; j++) {
+                float w = fb[i * V + j];
+                if (w == 0) continue;
+                const float *xr = rb[j];
+                for (long d = 0; d < D; d++) sf[d] += w * xr[d];
+            }
+            for (long j = 0; j < V; j++) {
+                float w = bb[i * V + j];
+                if (w == 0) continue;
+                const float *xr = rb[j] + D;
+                for (long d = 0; d < D; d++) sb[d] += w * xr[d];
+            }
+            for (long d = 0; d < D; d++) {
+                float zf = sf[d] + biasF[d], zb = sb[d] + biasB[d];
+                o[d] += 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
+            }
+        }
+        float inv = n > 0 ? 1 / (float)n : 0;
+        for (long d = 0; d < D; d++) o[d] *= inv;
     }
 }

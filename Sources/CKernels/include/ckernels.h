@@ -49,14 +49,21 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
                                         const int32_t *counts, float *s);
 
 /// Rows of a bidirectional GCN layer's output from their neighbourhood keys (structured
-/// inference, Runtime/Predictors/Inference.swift): key r starts at arena + offsets[r] with a
+/// inference, Runtime/Predictors/Inference.swift): key k starts at arena + offsets[k] with a
 /// header word nf << 32 | nb, then nf forward and nb backward pairs, each the weight's float
 /// bits << 32 | the row of p (at stride ldp) it multiplies, in vertex order. For r in
-/// [lo, hi), row r − lo of h (D wide) is (relu(Σ w·Pf + bf) + relu(Σ w·Pb + bb)) / 2 with
-/// the sums in key order from zero: the arithmetic of npsh_bidirectional_layer_inference for
-/// the vertex the key describes. scratch: (2D).
-void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, long lo, long hi, const float *p, long ldp,
-                             const float *bias, long D, float *h, float *scratch);
+/// [lo, hi), with k = which[r] (or r when which is NULL), row r − lo of h (D wide) is
+/// (relu(Σ w·Pf + bf) + relu(Σ w·Pb + bb)) / 2 with the sums in key order from zero: the
+/// arithmetic of npsh_bidirectional_layer_inference for the vertex the key describes.
+/// scratch: (2D).
+void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, const int32_t *which, long lo, long hi, const float *p,
+                             long ldp, const float *bias, long D, float *h, float *scratch);
+
+/// npsh_bidirectional_layer_inference's pooled form with each vertex's product row given by
+/// pointer: rows[b·V + j] is row j of graph b's P (2D wide), wherever it lies (a table of
+/// rows many graphs share, or the batch's own). Prefetches the next graph's rows.
+void npsh_bidirectional_layer_pooled_rows(const float *af, const float *ab, const float *const *rows, const float *bias, long B, long V,
+                                          long D, float *pool, const int32_t *counts, float *scratch);
 
 /// Interned keys (runs of 64-bit words; intern.c): equal keys get the same id, ids in order
 /// of first appearance; key id's words are arena[offsets[id] ..< offsets[id + 1]].

@@ -1,7 +1,4 @@
 import CKernels
-#if canImport(Glibc)
-import Glibc
-#endif
 
 // Structured inference for the GCN over many architectures (a whole search space): each
 // layer's product is taken once per distinct row of its input across all the cells, not
@@ -25,7 +22,6 @@ import Glibc
 // the row blocks of each product, the batches of the last pass — so the bits are the same
 // for any thread count. They differ from a batch's forward only where OpenBLAS rounds a row
 // differently at another place in a panel (a few ulps; tested).
-let traceInference = getenv("NPSH_TRACE_INFERENCE") != nil
 enum StructuredInference {
     /// The largest table of last-level products, in bytes (1.25 GiB: NAS-Bench-101's at D = 144
     /// takes 1.17 GB).
@@ -45,13 +41,11 @@ enum StructuredInference {
         // does not depend on the weights: a search predicts the same space run after run).
         // Fewer: the analysis of these alone.
         let whole = 2 * n >= cells.count
-        let t0 = monotonicSeconds()
         let chunks = whole
             ? StructureCache.shared.analysis(of: cells, shape: shape, maxRows: maxRows) {
                 analyse(cells, Array(cells.indices), shape: shape, maxRows: maxRows)
             }
             : analyse(cells, indices, shape: shape, maxRows: maxRows)
-        if traceInference { print("TRACE analysis \(monotonicSeconds() - t0) s, rows \(chunks.map { $0.keys.levels.map(\.count) })") }
         var z = [Float](repeating: 0, count: n)
         for chunk in chunks {
             // The requested cells in this chunk: where each result goes, its cell, its row of ids.
@@ -66,12 +60,9 @@ enum StructuredInference {
                 rows = chunk.range.map { $0 - chunk.range.lowerBound }
             }
             if members.isEmpty { continue }
-            let t1 = monotonicSeconds()
-            let table = chunk.keys.products(params: params, threads: threads)
-            let t2 = monotonicSeconds()
-            let part = lastPass(shape: shape, params: params, cells: cells, members: members, rows: rows, lastIDs: chunk.keys.lastIDs,
-                                table: table, threads: threads)
-            if traceInference { print("TRACE products \(t2 - t1) last \(monotonicSeconds() - t2)") }
+            let tables = chunk.keys.products(params: params, threads: threads)
+            let part = lastPass(shape: shape, params: params, cells: cells, members: members, rows: rows, keys: chunk.keys,
+                                tables: tables, threads: threads)
             for (k, v) in part.enumerated() { z[positions[k]] = v }
         }
         return z
@@ -96,38 +87,59 @@ enum StructuredInference {
         return chunks
     }
 
-    /// The last GCN layer from its table of products, pooled, then the head, for
-    /// cells[members[k]] whose ids are row rows[k] of `lastIDs`, over fixed batches of
-    /// `cellBatch` cells dealt to the threads.
+    /// The last GCN layer, pooled, then the head, for cells[members[k]] whose rows are row
+    /// rows[k] of the analysis's lastIDs, over fixed batches of `cellBatch` cells dealt to
+    /// the threads: each batch multiplies the rows only its own vertices have, then
+    /// propagates every vertex from those and from the table of shared rows.
     static func lastPass<T: GraphWritable & Sendable>(shape: NetworkShape, params: [Float], cells: [T], members: [Int], rows: [Int],
-                                                     lastIDs: [Int32], table: LargeFloatBuffer, threads: Int) -> [Float] {
-        let n = members.count, V = shape.vertices, D = shape.dim
+                                                     keys: KeyedLevels, tables: KeyedLevels.Tables, threads: Int) -> [Float] {
+        let n = members.count, V = shape.vertices, D = shape.dim, L = shape.layers
+        let din = L == 1 ? shape.opKinds : D
         let batches = (n + cellBatch - 1) / cellBatch
         let workers = max(1, min(threads, batches))
+        let context = UncheckedSendable((keys, tables))
         let parts: [[(Int, [Float])]] = parallelChunks(workers) { w in
+            let (keys, tables) = context.value
             let capacity = min(cellBatch, n)
             // The head's buffers for the batch; the body's only for one graph (its weights'
-            // offsets), the propagation reading the table.
+            // offsets), the propagation reading the tables.
             let net = Network(shape: shape, capacity: capacity, bodyCapacity: 1)
             let body = net.body as! GCNBody
             let af = FloatBuffer(capacity * V * V), ab = FloatBuffer(capacity * V * V)
-            let map = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * V)
-            defer { map.deallocate() }
+            let pointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: capacity * V)
+            let own = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * V)
+            defer { pointers.deallocate(); own.deallocate() }
+            let h = FloatBuffer(capacity * V * din), product = FloatBuffer(capacity * V * 2 * D)
             let batch = InputBatch(capacity: capacity, vertices: V, opKinds: shape.opKinds)
             let scratch = FloatBuffer(2 * D)
+            let table = UnsafePointer(tables.shared.pointer), ownRows = UnsafePointer(product.pointer)
             var out: [(Int, [Float])] = []
             params.withUnsafeBufferPointer { p in
-                lastIDs.withUnsafeBufferPointer { ids in
+                keys.lastIDs.withUnsafeBufferPointer { ids in
                     for k in stride(from: w, to: batches, by: workers) {
                         let lo = k * cellBatch, hi = min(n, lo + cellBatch), B = hi - lo
                         batch.fill(cells, members[lo..<hi])
-                        for b in 0..<B { (map + b * V).update(from: ids.baseAddress! + rows[lo + b] * V, count: V) }
+                        var u = 0
+                        for b in 0..<B {
+                            let row = ids.baseAddress! + rows[lo + b] * V
+                            for j in 0..<V {
+                                let v = row[j]
+                                if v >= 0 {
+                                    pointers[b * V + j] = table + Int(v) * 2 * D
+                                } else {
+                                    own[u] = -v - 1
+                                    pointers[b * V + j] = ownRows + u * 2 * D
+                                    u += 1
+                                }
+                            }
+                        }
+                        keys.multiply(level: L - 1, which: own, 0, u, below: tables.below.map { UnsafePointer($0.pointer) },
+                                      params: p.baseAddress!, weights: body.weights, biases: body.biases, h: h.pointer, s: scratch.pointer,
+                                      out: product.pointer)
                         normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: B, vertices: V,
                                             forward: af.pointer, backward: ab.pointer)
-                        let l = shape.layers - 1
-                        npsh_bidirectional_layer_inference(af.pointer, ab.pointer, table.pointer, map, 2 * D,
-                                                           p.baseAddress! + body.biases[l], B, V, D, nil, net.pooled.pointer, batch.counts,
-                                                           scratch.pointer)
+                        npsh_bidirectional_layer_pooled_rows(af.pointer, ab.pointer, pointers, p.baseAddress! + body.biases[L - 1], B, V, D,
+                                                             net.pooled.pointer, batch.counts, scratch.pointer)
                         let zs = net.head(p.baseAddress!, rows: B)
                         out.append((k, Array(UnsafeBufferPointer(start: zs, count: B))))
                     }
@@ -178,6 +190,17 @@ final class StructureCache: @unchecked Sendable {
         return a.isEqual(to: b)
     }
 
+    /// The distinct rows of each level (the rows each layer's product takes) summed over the
+    /// kept analysis's chunks, and the cells it covers (the benchmark).
+    func keptLevelRows() -> (rows: [Int], cells: Int)? {
+        lock.sync {
+            guard let id = identity, let first = chunks.first else { return nil }
+            var rows = [Int](repeating: 0, count: first.keys.levels.count)
+            for c in chunks { for (l, level) in c.keys.levels.enumerated() { rows[l] += level.count } }
+            return (rows, id.count)
+        }
+    }
+
     /// Whether an analysis of `count` cells is kept (tests).
     func holds(count: Int) -> Bool { lock.sync { identity?.count == count } }
 
@@ -207,8 +230,14 @@ final class LargeFloatBuffer: @unchecked Sendable {
 final class KeyedLevels {
     let shape: NetworkShape
     let levels: [KeyInterner]
-    /// Each cell's last-level ids (V per cell; 0 for a padding vertex, which no weight reads).
+    /// Each cell's last-level rows, V per cell: s ≥ 0, the row's place in the table of rows
+    /// two or more vertices share (`sharedIDs[s]` is its id); −(id + 1) for a row only this
+    /// vertex has; 0 for a padding vertex, which no weight reads.
     var lastIDs: [Int32] = []
+    /// The last level's ids used by two or more vertices, in id order.
+    var sharedIDs: [Int32] = []
+    /// During the scan: how many vertices use each last-level id.
+    private var uses: [Int32] = []
 
     init(shape: NetworkShape) {
         self.shape = shape
@@ -274,57 +303,96 @@ final class KeyedLevels {
                     }
                     levels[l].intern(words, starts, keys, ids: keyIDs, hashes: hashes)
                     for q in 0..<keys { here[owner[q]] = keyIDs[q] }
+                    if l == L - 1 {
+                        while uses.count < levels[l].count { uses.append(0) }
+                        for q in 0..<keys { uses[Int(keyIDs[q])] &+= 1 }
+                    }
                 }
                 let top = ids + (L - 1) * block * V, row = o + (end - start) * V
-                for q in 0..<(m * V) { row[q] = max(0, top[q]) }
+                for q in 0..<(m * V) { row[q] = top[q] }
                 end += m
             }
         }
         out.removeLast((indices.count - end) * V)
+        // Rows two or more vertices use go to the table; a row one vertex uses is multiplied
+        // in that vertex's batch of the last pass (no more work, and a smaller table).
+        var shared = [Int32](repeating: -1, count: uses.count)
+        for (id, u) in uses.enumerated() where u >= 2 {
+            shared[id] = Int32(sharedIDs.count)
+            sharedIDs.append(Int32(id))
+        }
+        uses = []
+        for q in out.indices {
+            let id = Int(out[q])
+            out[q] = id < 0 ? 0 : shared[id] >= 0 ? shared[id] : -Int32(id) - 1
+        }
         lastIDs = out
         for level in levels { level.seal() }
         return end
     }
 
-    /// The table of products of the last level's distinct rows, level by level: level 0's
-    /// rows are the op rows themselves, each later level's rows come from its keys over the
-    /// level before's products; each level's rows are multiplied by its layer's weights in
-    /// fixed blocks of `rowBlock` rows, dealt to the threads.
-    func products(params: [Float], threads: Int) -> LargeFloatBuffer {
+    /// The products a last pass reads: the level below the last's full table (for the rows
+    /// a batch multiplies itself; nil for one layer) and the last level's shared rows.
+    struct Tables: @unchecked Sendable {
+        let below: LargeFloatBuffer?
+        let shared: LargeFloatBuffer
+    }
+
+    /// Rows `which[lo..<hi]` (or lo..<hi) of level l's input multiplied by layer l's weights
+    /// into out (hi − lo rows of 2D): level 0's rows are the op rows themselves, each later
+    /// level's come from its keys over `below`, the level before's products. h: (hi − lo)
+    /// rows of the layer's input width; s: 2D.
+    func multiply(level l: Int, which: UnsafePointer<Int32>?, _ lo: Int, _ hi: Int, below: UnsafePointer<Float>?,
+                  params p: UnsafePointer<Float>, weights: [Int], biases: [Int], h: UnsafeMutablePointer<Float>,
+                  s: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let D = shape.dim, F = shape.opKinds, din = l == 0 ? F : D
+        guard hi > lo else { return }
+        let level = levels[l]
+        if l == 0 {
+            for r in lo..<hi {
+                let k = level.key(which.map { Int($0[r]) } ?? r)
+                for j in 0..<F { h[(r - lo) * F + j] = Float(bitPattern: UInt32(truncatingIfNeeded: k[j])) }
+            }
+        } else {
+            npsh_gcn_rows_from_keys(level.arena, level.offsets, which, lo, hi, below!, 2 * D, p + biases[l - 1], D, h, s)
+        }
+        BLAS.sgemm(transA: false, transB: false, m: hi - lo, n: 2 * D, k: din, alpha: 1, a: h, lda: din,
+                   b: p + weights[l], ldb: 2 * D, beta: 0, c: out, ldc: 2 * D)
+    }
+
+    /// The tables of products, level by level — every distinct row of the levels below the
+    /// last, the shared rows of the last — in fixed blocks of `rowBlock` rows dealt to the threads.
+    func products(params: [Float], threads: Int) -> Tables {
         let D = shape.dim, F = shape.opKinds, L = shape.layers
         let body = Network(shape: shape, capacity: 1).body as! GCNBody
         let weights = body.weights, biases = body.biases
-        var previous: LargeFloatBuffer? = nil
+        var below: LargeFloatBuffer? = nil
         for l in 0..<L {
-            let rows = levels[l].count, din = l == 0 ? F : D
+            let last = l == L - 1
+            let rows = last ? sharedIDs.count : levels[l].count, din = l == 0 ? F : D
             let product = LargeFloatBuffer(rows * 2 * D)
             let blocks = (rows + StructuredInference.rowBlock - 1) / StructuredInference.rowBlock
             let workers = max(1, min(threads, blocks))
-            let shared = UncheckedSendable((previous, product, levels[l]))
+            let context = UncheckedSendable((below, product, self))
             _ = parallelChunks(workers) { w in
-                let (prev, out, level) = shared.value
+                let (prev, out, keyed) = context.value
                 let h = FloatBuffer(StructuredInference.rowBlock * din), s = FloatBuffer(2 * D)
                 params.withUnsafeBufferPointer { p in
-                    for c in stride(from: w, to: blocks, by: workers) {
-                        let lo = c * StructuredInference.rowBlock, hi = min(rows, lo + StructuredInference.rowBlock)
-                        if l == 0 {
-                            for r in lo..<hi {
-                                let k = level.key(r)
-                                for j in 0..<F { h.pointer[(r - lo) * F + j] = Float(bitPattern: UInt32(truncatingIfNeeded: k[j])) }
-                            }
-                        } else {
-                            npsh_gcn_rows_from_keys(level.arena, level.offsets, lo, hi, prev!.pointer, 2 * D, p.baseAddress! + biases[l - 1],
-                                                    D, h.pointer, s.pointer)
+                    keyed.sharedIDs.withUnsafeBufferPointer { which in
+                        for c in stride(from: w, to: blocks, by: workers) {
+                            let lo = c * StructuredInference.rowBlock, hi = min(rows, lo + StructuredInference.rowBlock)
+                            keyed.multiply(level: l, which: last ? which.baseAddress! : nil, lo, hi, below: prev.map { UnsafePointer($0.pointer) },
+                                           params: p.baseAddress!, weights: weights, biases: biases, h: h.pointer, s: s.pointer,
+                                           out: out.pointer + lo * 2 * D)
                         }
-                        BLAS.sgemm(transA: false, transB: false, m: hi - lo, n: 2 * D, k: din, alpha: 1, a: h.pointer, lda: din,
-                                   b: p.baseAddress! + weights[l], ldb: 2 * D, beta: 0, c: out.pointer + lo * 2 * D, ldc: 2 * D)
                     }
                 }
                 return 0
             }
-            previous = product
+            if last { return Tables(below: below, shared: product) }
+            below = product
         }
-        return previous!
+        preconditionFailure("a GCN has at least one layer")
     }
 }
 
