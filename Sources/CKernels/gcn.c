@@ -97,10 +97,15 @@ void npsh_bidirectional_layer_pooled_rows(const float *af, const float *ab, cons
         const float *fb = af + b * V * V, *bb = ab + b * V * V;
         const float *const *rb = rows + b * V;
         long n = (long)counts[b];
+        // The next graph's rows: their first lines only (the hardware streams the rest; a
+        // prefetch of every line fills the core's miss buffers and stalls it).
         if (b + 1 < B) {
             for (long j = 0; j < (long)counts[b + 1]; j++) {
                 const char *row = (const char *)rows[(b + 1) * V + j];
-                for (long q = 0; q < 2 * D * (long)sizeof(float); q += 64) __builtin_prefetch(row + q);
+                __builtin_prefetch(row);
+                __builtin_prefetch(row + 64);
+                __builtin_prefetch(row + D * (long)sizeof(float));
+                __builtin_prefetch(row + D * (long)sizeof(float) + 64);
             }
         }
         float *o = pool + b * D;

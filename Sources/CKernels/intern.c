@@ -54,6 +54,23 @@ void npsh_interner_destroy(npsh_interner *t) {
     free(t);
 }
 
+npsh_interner *npsh_interner_load(const uint64_t *arena, long words, const int64_t *offsets, long count) {
+    npsh_interner *t = calloc(1, sizeof *t);
+    if (!t) abort();
+    t->arena_cap = words > 0 ? (size_t)words : 1;
+    t->arena = malloc(t->arena_cap * sizeof *t->arena);
+    t->offsets_cap = count > 0 ? (size_t)count : 1;
+    t->offsets = malloc((t->offsets_cap + 1) * sizeof *t->offsets);
+    if (!t->arena || !t->offsets) abort();
+    if (words > 0) memcpy(t->arena, arena, (size_t)words * sizeof *arena);
+    memcpy(t->offsets, offsets, (size_t)(count + 1) * sizeof *offsets);
+    t->arena_used = (size_t)words;
+    t->count = (size_t)count;
+    return t;
+}
+
+long npsh_interner_words(const npsh_interner *t) { return (long)t->arena_used; }
+
 void npsh_interner_seal(npsh_interner *t) {
     free(t->slots);
     t->slots = 0;

@@ -43,6 +43,7 @@ func writeAll(_ fd: Int32, _ s: String) {
 func makeEvaluator(seed: UInt64?) -> Evaluator {
     // Absolute, so that running a script in its own folder does not move the cache.
     let store = BenchmarkStore(cacheDirectory: absolutePath(BenchmarkStore.defaultCacheDirectory(environment: environment)))
+    Predictor.analysisDirectory = store.cacheDirectory
     let session = Session(store: store, output: { writeOut($0 + "\n") }, diagnostics: { writeErr($0 + "\n") })
     session.progress = ProgressReporter(terminal: isatty(2) == 1 && environment["TERM"] != "dumb", write: writeErr)
     if let seed { session.setSeed(seed) }

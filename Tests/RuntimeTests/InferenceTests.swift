@@ -140,4 +140,61 @@ final class InferenceTests: XCTestCase {
         t.seal()
         for (id, key) in order.enumerated() { XCTAssertEqual(Array(t.key(id)), key) }
     }
+
+    /// With a folder, the whole-space analysis goes to disk: the next session (memory
+    /// cleared) reads it back and predicts the same bits; a file with a flipped byte or cut
+    /// short is not used but made again; other graphs get another file.
+    func testAnalysisFileRoundTripAndDamage() throws {
+        let folder = makeTemporaryDirectory(prefix: "npsh-structure-test")
+        StructureCache.shared.clear()
+        StructureCache.shared.directory = folder
+        defer { StructureCache.shared.directory = nil; StructureCache.shared.clear() }
+        let cells = Array(Space.catalog.cells[1000..<7000])
+        let shape = NetworkShape(kind: .gcn, layers: 3, dim: 12, fc: [6], dropout: 0)
+        let params = parameters(shape, seed: 8), idx = Array(cells.indices)
+        func run() -> [UInt32] {
+            StructuredInference.outputs(shape: shape, params: params, cells: cells, indices: idx, threads: 2).map(\.bitPattern)
+        }
+        let first = run()
+        XCTAssertEqual(StructureCache.shared.lastSource, "computed")
+        let maxRows = StructuredInference.tableBytes / (2 * 12 * 4)
+        let file = folder + "/" + StructureFile.name(cells, shape: shape, maxRows: maxRows)
+        XCTAssertNotNil(fileStatus(file), "the analysis is written")
+        StructureCache.shared.clear()
+        XCTAssertEqual(run(), first)
+        XCTAssertEqual(StructureCache.shared.lastSource, "read")
+        XCTAssertEqual(run(), first)
+        XCTAssertEqual(StructureCache.shared.lastSource, "kept")
+        // Damage: one flipped byte in the middle, then a file cut short.
+        var bytes = try XCTUnwrap(FileManagerless.read(file))
+        bytes[bytes.count / 2] ^= 0x40
+        try FileManagerless.write(bytes, to: file)
+        XCTAssertNil(StructureFile.read(file, shape: shape, cells: cells.count, maxRows: maxRows), "a flipped byte fails the CRC")
+        StructureCache.shared.clear()
+        XCTAssertEqual(run(), first)
+        XCTAssertEqual(StructureCache.shared.lastSource, "computed", "a damaged file is not used")
+        XCTAssertNotNil(StructureFile.read(file, shape: shape, cells: cells.count, maxRows: maxRows), "and is made again")
+        let whole = try XCTUnwrap(FileManagerless.read(file))
+        try FileManagerless.write(Array(whole[0..<(whole.count - 24)]), to: file)
+        XCTAssertNil(StructureFile.read(file, shape: shape, cells: cells.count, maxRows: maxRows), "a file cut short")
+        XCTAssertNil(StructureFile.read(file, shape: shape, cells: cells.count + 1, maxRows: maxRows), "another cell count")
+        // Other graphs, another name.
+        var other = cells
+        other.swapAt(0, 1)
+        XCTAssertNotEqual(StructureFile.name(other, shape: shape, maxRows: maxRows), StructureFile.name(cells, shape: shape, maxRows: maxRows))
+    }
+}
+
+/// Whole-file reads and writes for the tests above.
+enum FileManagerless {
+    static func read(_ path: String) throws -> [UInt8] {
+        let f = try MappedFile(path: path)
+        return Array(f.bytes)
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let w = try FileWriter(path: path)
+        try w.write(bytes)
+        try w.close(durable: false)
+    }
 }

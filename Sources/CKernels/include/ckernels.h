@@ -71,6 +71,11 @@ typedef struct npsh_interner npsh_interner;
 npsh_interner *npsh_interner_create(void);
 void npsh_interner_destroy(npsh_interner *t);
 long npsh_interner_count(const npsh_interner *t);
+/// A sealed interner holding copies of `count` keys laid out as npsh_interner_arena and
+/// npsh_interner_offsets give them (offsets: count + 1 entries, the last = words).
+npsh_interner *npsh_interner_load(const uint64_t *arena, long words, const int64_t *offsets, long count);
+/// Words in the arena.
+long npsh_interner_words(const npsh_interner *t);
 /// Frees the hash slots: the keys stay readable, no more can be interned.
 void npsh_interner_seal(npsh_interner *t);
 /// Valid until the next npsh_interner_intern.

@@ -118,6 +118,20 @@ public final class FileWriter {
 
     public func write(_ text: String) throws { try write(Array(text.utf8)) }
 
+    /// Writes raw bytes (large tables: no copy into an array first).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try flush()
+        var done = 0
+        while done < bytes.count {
+            let n = systemWrite(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RuntimeError.unwritable(path, reason: String(cString: strerror(errno)))
+            }
+            done += n
+        }
+    }
+
     func flush() throws {
         var done = 0
         while done < buffer.count {

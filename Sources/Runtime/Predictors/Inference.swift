@@ -156,27 +156,55 @@ enum StructuredInference {
 /// The analysis of the last whole space predicted — its cells (a copy, compared element by
 /// element with the next call's when they are Equatable, as every space's are; by storage
 /// otherwise) and the shape's vertices, op kinds, layers and table cap — for the calls
-/// after it; computed once when two threads ask at once.
+/// after it; computed once when two threads ask at once. With a `directory` (the program's
+/// cache folder), analyses are also kept on disk, one file per space's graphs and shape,
+/// so that the next session's first prediction reads it instead of analysing again.
 final class StructureCache: @unchecked Sendable {
     static let shared = StructureCache()
     private let lock = Mutex()
     private var cells: Any?
     private var identity: (base: UnsafeRawPointer?, count: Int, vertices: Int, opKinds: Int, layers: Int, maxRows: Int)?
     private var chunks: [StructuredInference.Chunk] = []
+    private var folder: String?
+    /// How the last analysis was had: "computed", "read" (from disk) or "kept" (in memory).
+    private(set) var lastSource = ""
 
-    func analysis<T>(of cells: [T], shape: NetworkShape, maxRows: Int, compute: () -> [StructuredInference.Chunk]) -> [StructuredInference.Chunk] {
+    /// The folder for analyses on disk (nil: memory only).
+    var directory: String? {
+        get { lock.sync { folder } }
+        set { lock.sync { folder = newValue } }
+    }
+
+    func analysis<T: GraphWritable>(of cells: [T], shape: NetworkShape, maxRows: Int,
+                                    compute: () -> [StructuredInference.Chunk]) -> [StructuredInference.Chunk] {
         let base = cells.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
         return lock.sync {
             if let id = identity, let kept = self.cells as? [T], id.count == cells.count, id.vertices == shape.vertices,
                id.opKinds == shape.opKinds, id.layers == shape.layers, id.maxRows == maxRows,
                id.base == base || StructureCache.equal(kept, cells) {
+                lastSource = "kept"
                 return chunks
             }
-            // Release the old analysis before computing the new one.
+            // Release the old analysis before making the new one.
             self.cells = nil
             chunks = []
             identity = nil
-            let fresh = compute()
+            var fresh: [StructuredInference.Chunk]
+            if let folder {
+                let file = "\(folder)/" + StructureFile.name(cells, shape: shape, maxRows: maxRows)
+                if let read = StructureFile.read(file, shape: shape, cells: cells.count, maxRows: maxRows) {
+                    fresh = read
+                    lastSource = "read"
+                } else {
+                    fresh = compute()
+                    lastSource = "computed"
+                    try? makeDirectory(folder)
+                    try? StructureFile.write(fresh, shape: shape, cells: cells.count, maxRows: maxRows, to: file)
+                }
+            } else {
+                fresh = compute()
+                lastSource = "computed"
+            }
             self.cells = cells
             identity = (base, cells.count, shape.vertices, shape.opKinds, shape.layers, maxRows)
             chunks = fresh
@@ -201,11 +229,145 @@ final class StructureCache: @unchecked Sendable {
         }
     }
 
+    /// The last level's shared rows (the table's) summed over the kept analysis's chunks.
+    func keptSharedRows() -> Int? {
+        lock.sync { identity == nil ? nil : chunks.map(\.keys.sharedIDs.count).reduce(0, +) }
+    }
+
     /// Whether an analysis of `count` cells is kept (tests).
     func holds(count: Int) -> Bool { lock.sync { identity?.count == count } }
 
     /// Forgets the kept analysis (tests).
     func clear() { lock.sync { cells = nil; chunks = []; identity = nil } }
+}
+
+extension Predictor {
+    /// The folder where whole-space analyses of structured inference are kept between
+    /// sessions (nil, the default: kept in memory only). The program sets its cache folder.
+    public static var analysisDirectory: String? {
+        get { StructureCache.shared.directory }
+        set { StructureCache.shared.directory = newValue }
+    }
+}
+
+/// An analysis on disk: "NPSHSTRC", then 64-bit little-endian words — the format version,
+/// vertices, op kinds, layers, table cap, cells, chunks; per chunk its range, per level the
+/// key count, arena words, offsets (count + 1) and arena, then the shared ids and the cells'
+/// last-level rows (32-bit, each list padded to 8 bytes) — and last the CRC-32C of all that.
+/// The name carries a 128-bit digest of the cells' graphs (ops, adjacency, vertex counts),
+/// so a file is only ever read for the graphs it was made from; one that fails any check
+/// (size, header, CRC) is not used (and is rewritten).
+enum StructureFile {
+    static let version: UInt64 = 1
+    static let magic = Array("NPSHSTRC".utf8)
+
+    /// The file's name: the digest of the graphs and the shape's parts the analysis depends on.
+    static func name<T: GraphWritable>(_ cells: [T], shape: NetworkShape, maxRows: Int) -> String {
+        let V = shape.vertices, F = shape.opKinds, block = 1024
+        let batch = InputBatch(capacity: block, vertices: V, opKinds: F)
+        var a: UInt64 = 0x243F_6A88_85A3_08D3, b: UInt64 = 0x1319_8A2E_0370_7344
+        var start = 0
+        while start < cells.count {
+            let m = min(block, cells.count - start)
+            batch.fill(cells, ArraySlice(start..<(start + m)))
+            for c in 0..<m {
+                let w = UInt64(UInt32(bitPattern: batch.counts[c]))
+                a = (a ^ w) &* 0xff51_afd7_ed55_8ccd; b = (b &+ w) &* 0xc4ce_b9fe_1a85_ec53
+            }
+            for buffer in [batch.ops.pointer, batch.adjacency.pointer] {
+                let n = m * V * (buffer == batch.ops.pointer ? F : V)
+                for i in 0..<n {
+                    let w = UInt64(buffer[i].bitPattern)
+                    a = (a ^ w) &* 0xff51_afd7_ed55_8ccd; a ^= a >> 31
+                    b = (b &+ w) &* 0xc4ce_b9fe_1a85_ec53; b ^= b >> 29
+                }
+            }
+            start += m
+        }
+        func hex(_ x: UInt64) -> String { let h = String(x, radix: 16); return String(repeating: "0", count: 16 - h.count) + h }
+        return "structure-v\(version)-\(hex(a))\(hex(b))-n\(cells.count)-L\(shape.layers)-V\(V)-F\(F)-R\(maxRows).bin"
+    }
+
+    static func write(_ chunks: [StructuredInference.Chunk], shape: NetworkShape, cells: Int, maxRows: Int, to path: String) throws {
+        var bytes: [UInt8] = magic
+        func word(_ x: UInt64) { withUnsafeBytes(of: x.littleEndian) { bytes += $0 } }
+        func raw<E>(_ p: UnsafePointer<E>, _ n: Int) {
+            bytes += UnsafeRawBufferPointer(start: p, count: n * MemoryLayout<E>.stride)
+            while bytes.count % 8 != 0 { bytes.append(0) }
+        }
+        for x in [version, UInt64(shape.vertices), UInt64(shape.opKinds), UInt64(shape.layers), UInt64(maxRows), UInt64(cells),
+                  UInt64(chunks.count)] { word(x) }
+        for c in chunks {
+            word(UInt64(c.range.lowerBound)); word(UInt64(c.range.upperBound))
+            for level in c.keys.levels {
+                word(UInt64(level.count)); word(UInt64(level.words))
+                raw(level.offsets, level.count + 1)
+                raw(level.arena, level.words)
+            }
+            for list in [c.keys.sharedIDs, c.keys.lastIDs] {
+                word(UInt64(list.count))
+                list.withUnsafeBufferPointer { if let p = $0.baseAddress { raw(p, list.count) } }
+            }
+        }
+        word(UInt64(CRC32C.checksum(bytes)))
+        let w = try FileWriter(path: path)
+        try bytes.withUnsafeBytes { try w.write($0) }
+        try w.close(durable: false)
+    }
+
+    /// The analysis in `path`, or nil when there is none or it fails a check.
+    static func read(_ path: String, shape: NetworkShape, cells: Int, maxRows: Int) -> [StructuredInference.Chunk]? {
+        #if _endian(big)
+        return nil
+        #else
+        guard fileStatus(path) != nil, let file = try? MappedFile(path: path) else { return nil }
+        let b = file.bytes
+        guard b.count >= 8 * 9, b.count % 8 == 0, Array(b[0..<8]) == magic else { return nil }
+        let stored = b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self)
+        guard UInt64(CRC32C.checksum(b.baseAddress!, count: b.count - 8)) == stored else { return nil }
+        var at = 8
+        let end = b.count - 8
+        func word() -> Int? {
+            guard at + 8 <= end else { return nil }
+            let x = b.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+            at += 8
+            return x <= UInt64(Int.max) ? Int(x) : nil
+        }
+        /// n elements of E at the cursor (padded to 8 bytes), or nil past the end.
+        func span<E>(_ n: Int, _ type: E.Type) -> UnsafePointer<E>? {
+            let size = n * MemoryLayout<E>.stride, padded = (size + 7) / 8 * 8
+            guard n >= 0, at + padded <= end else { return nil }
+            defer { at += padded }
+            return (b.baseAddress! + at).assumingMemoryBound(to: E.self)
+        }
+        guard word() == Int(version), word() == shape.vertices, word() == shape.opKinds, word() == shape.layers, word() == maxRows,
+              word() == cells, let count = word(), count >= 1, count <= cells else { return nil }
+        var chunks: [StructuredInference.Chunk] = []
+        var previous = 0
+        for _ in 0..<count {
+            guard let lo = word(), let hi = word(), lo == previous, hi > lo, hi <= cells else { return nil }
+            previous = hi
+            var levels: [KeyInterner] = []
+            for _ in 0..<shape.layers {
+                guard let keys = word(), let words = word(), let offsets = span(keys + 1, Int64.self), let arena = span(words, UInt64.self),
+                      offsets[0] == 0, offsets[keys] == Int64(words) else { return nil }
+                for k in 0..<keys where offsets[k] > offsets[k + 1] { return nil }
+                levels.append(KeyInterner(arena: arena, words: words, offsets: offsets, count: keys))
+            }
+            guard let sharedCount = word(), let shared = span(sharedCount, Int32.self), let lastCount = word(),
+                  lastCount == (hi - lo) * shape.vertices, let last = span(lastCount, Int32.self) else { return nil }
+            let sharedIDs = Array(UnsafeBufferPointer(start: shared, count: sharedCount))
+            let lastIDs = Array(UnsafeBufferPointer(start: last, count: lastCount))
+            let top = levels[shape.layers - 1].count
+            guard sharedIDs.allSatisfy({ $0 >= 0 && Int($0) < top }),
+                  lastIDs.allSatisfy({ $0 >= 0 ? Int($0) < max(sharedCount, 1) : Int(-$0 - 1) < top }) else { return nil }
+            chunks.append(StructuredInference.Chunk(range: lo..<hi, keys: KeyedLevels(shape: shape, levels: levels, sharedIDs: sharedIDs,
+                                                                                      lastIDs: lastIDs)))
+        }
+        guard previous == cells, at == end else { return nil }
+        return chunks
+        #endif
+    }
 }
 
 extension Equatable {
@@ -242,6 +404,14 @@ final class KeyedLevels {
     init(shape: NetworkShape) {
         self.shape = shape
         levels = (0..<shape.layers).map { _ in KeyInterner() }
+    }
+
+    /// An analysis read back (StructureCache's file).
+    init(shape: NetworkShape, levels: [KeyInterner], sharedIDs: [Int32], lastIDs: [Int32]) {
+        self.shape = shape
+        self.levels = levels
+        self.sharedIDs = sharedIDs
+        self.lastIDs = lastIDs
     }
 
     /// Gives ids to the vertices of cells[indices[start...]] until the last level would pass
@@ -403,9 +573,14 @@ final class KeyInterner: @unchecked Sendable {
     private let table: OpaquePointer
 
     init() { table = npsh_interner_create() }
+    /// A sealed interner with `count` keys laid out as `arena` and `offsets` give them.
+    init(arena: UnsafePointer<UInt64>, words: Int, offsets: UnsafePointer<Int64>, count: Int) {
+        table = npsh_interner_load(arena, words, offsets, count)
+    }
     deinit { npsh_interner_destroy(table) }
 
     var count: Int { npsh_interner_count(table) }
+    var words: Int { npsh_interner_words(table) }
     /// Key id's words are arena[offsets[id] ..< offsets[id + 1]]; valid until the next intern.
     var arena: UnsafePointer<UInt64> { npsh_interner_arena(table) }
     var offsets: UnsafePointer<Int64> { npsh_interner_offsets(table) }
