@@ -4,14 +4,14 @@
 
 NPSH_CLONES
 void npsh_adam_update(float *restrict params, float *restrict grads, float *restrict grads2, float *restrict m, float *restrict v,
-                      const float *restrict decay, long n, float b1, float c1, float b2, float c2, float step_size,
+                      float decay, long n, float b1, float c1, float b2, float c2, float step_size,
                       float sqrt_bc2, float eps, float wd, float lrwd, int decoupled) {
     for (long i = 0; i < n; i++) {
         float p = params[i], g = grads2 ? grads[i] + grads2[i] : grads[i];
         grads[i] = 0;
         if (grads2) grads2[i] = 0;
         // Adam adds the L2 term to the gradient; AdamW shrinks the weight first.
-        if (decoupled) p -= lrwd * decay[i] * p; else g += wd * decay[i] * p;
+        if (decoupled) p -= lrwd * decay * p; else g += wd * decay * p;
         float m1 = b1 * m[i] + c1 * g;
         float v1 = b2 * v[i] + c2 * g * g;
         float denom = sqrtf(v1) / sqrt_bc2 + eps;

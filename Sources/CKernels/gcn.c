@@ -16,7 +16,10 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
             long next = pool ? (long)counts[b + 1] : V;
             for (long j = 0; j < next; j++) {
                 const char *row = (const char *)(p + (long)map[(b + 1) * V + j] * ldp);
-                for (long q = 0; q < 2 * D * (long)sizeof(float); q += 64) __builtin_prefetch(row + q);
+                __builtin_prefetch(row);
+                __builtin_prefetch(row + 64);
+                __builtin_prefetch(row + D * (long)sizeof(float));
+                __builtin_prefetch(row + D * (long)sizeof(float) + 64);
             }
         }
         float *o = pool ? pool + b * D : 0;
@@ -131,5 +134,70 @@ void npsh_bidirectional_layer_pooled_rows(const float *af, const float *ab, cons
         }
         float inv = n > 0 ? 1 / (float)n : 0;
         for (long d = 0; d < D; d++) o[d] *= inv;
+    }
+}
+
+NPSH_CLONES
+void npsh_bidirectional_layer_train(const float *af, const float *ab, const float *p, const float *bias, long B, long V, long D, float *z,
+                                    float *h) {
+    for (long b = 0; b < B; b++) {
+        const float *fb = af + b * V * V, *bb = ab + b * V * V;
+        for (long i = 0; i < V; i++) {
+            float *zr = z + (b * V + i) * 2 * D, *hr = h + (b * V + i) * D;
+            for (long c = 0; c < 2 * D; c++) zr[c] = 0;
+            for (long j = 0; j < V; j++) {
+                float w = fb[i * V + j];
+                if (w == 0) continue;
+                const float *xr = p + (b * V + j) * 2 * D;
+                for (long d = 0; d < D; d++) zr[d] += w * xr[d];
+            }
+            for (long j = 0; j < V; j++) {
+                float w = bb[i * V + j];
+                if (w == 0) continue;
+                const float *xr = p + (b * V + j) * 2 * D + D;
+                for (long d = 0; d < D; d++) zr[D + d] += w * xr[d];
+            }
+            for (long c = 0; c < 2 * D; c++) zr[c] += bias[c];
+            for (long d = 0; d < D; d++) {
+                float zf = zr[d], zb = zr[D + d];
+                hr[d] = 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
+            }
+        }
+    }
+}
+
+NPSH_CLONES
+void npsh_bidirectional_layer_backward(const float *af, const float *ab, const float *z, const float *dh, const float *mask, long B, long V,
+                                       long D, float *dz, float *dbias, float *dp) {
+    for (long b = 0; b < B; b++) {
+        const float *fb = af + b * V * V, *bb = ab + b * V * V;
+        for (long i = 0; i < V; i++) {
+            long r = b * V + i;
+            const float *zr = z + r * 2 * D, *g = dh + r * D, *m = mask ? mask + r * D : 0;
+            float *of = dz + r * 2 * D, *ob = of + D;
+            for (long d = 0; d < D; d++) {
+                float gd = m ? g[d] * m[d] : g[d];
+                float half = 0.5f * gd;
+                of[d] = zr[d] > 0 ? half : 0;
+                ob[d] = zr[D + d] > 0 ? half : 0;
+            }
+            for (long c = 0; c < 2 * D; c++) dbias[c] += of[c];
+        }
+        for (long i = 0; i < V; i++) {
+            float *o = dp + (b * V + i) * 2 * D;
+            for (long c = 0; c < 2 * D; c++) o[c] = 0;
+            for (long j = 0; j < V; j++) {
+                float w = fb[j * V + i];
+                if (w == 0) continue;
+                const float *x = dz + (b * V + j) * 2 * D;
+                for (long d = 0; d < D; d++) o[d] += w * x[d];
+            }
+            for (long j = 0; j < V; j++) {
+                float w = bb[j * V + i];
+                if (w == 0) continue;
+                const float *x = dz + (b * V + j) * 2 * D + D;
+                for (long d = 0; d < D; d++) o[D + d] += w * x[d];
+            }
+        }
     }
 }

@@ -11,7 +11,9 @@
 /// correctly rounded IEEE one, in the order written, so the bits are those of the scalar form.
 /// grads and grads2 are read and then set to zero, ready for the next step's accumulation
 /// (one pass over them instead of a separate clearing pass per step).
-void npsh_adam_update(float *params, float *grads, float *grads2, float *m, float *v, const float *decay, long n,
+/// `decay` (0 or 1) is the weight decay's factor for all n parameters: the optimizer calls
+/// this once per run of parameters that share it (a tensor's weights, its biases).
+void npsh_adam_update(float *params, float *grads, float *grads2, float *m, float *v, float decay, long n,
                       float b1, float c1, float b2, float c2, float step_size, float sqrt_bc2, float eps,
                       float wd, float lrwd, int decoupled);
 
@@ -47,6 +49,21 @@ void npsh_blend(float *average, const float *x, long n, float d);
 void npsh_bidirectional_layer_inference(const float *af, const float *ab, const float *p, const int32_t *map, long ldp,
                                         const float *bias, long B, long V, long D, float *h, float *pool,
                                         const int32_t *counts, float *s);
+
+/// A bidirectional GCN layer's training forward after its product P = H·[Wf | Wb] (B·V rows
+/// of 2D): z = [Af·Pf | Ab·Pb] + bias, stored for the backward pass, and
+/// h = (relu(zf) + relu(zb)) / 2 — batchedPropagate, addBias and bidirectionalReLUMean of
+/// Runtime/Kernels/Kernels.swift in one pass, in their order (the same bits).
+void npsh_bidirectional_layer_train(const float *af, const float *ab, const float *p, const float *bias, long B, long V, long D, float *z,
+                                    float *h);
+
+/// Its backward from dL/dh (B·V rows of D; times dropout's mask when mask is not NULL):
+/// dz = [dh/2 ⊙ (zf > 0) | dh/2 ⊙ (zb > 0)], dbias (2D) += the rows of dz in order, and
+/// dp = [Afᵀ·dzf | Abᵀ·dzb] — multiplyInPlace, bidirectionalReLUMeanBackward,
+/// accumulateBiasGradient and batchedPropagate(transpose:) in one pass per graph, in their
+/// order (the same bits).
+void npsh_bidirectional_layer_backward(const float *af, const float *ab, const float *z, const float *dh, const float *mask, long B, long V,
+                                       long D, float *dz, float *dbias, float *dp);
 
 /// Rows of a bidirectional GCN layer's output from their neighbourhood keys (structured
 /// inference, Runtime/Predictors/Inference.swift): key k starts at arena + offsets[k] with a

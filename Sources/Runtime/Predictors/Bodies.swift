@@ -80,11 +80,8 @@ final class GCNBody: NetworkBody {
             // P = H · [Wf | Wb]        (B·V, 2D)
             BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: inputs[l], alpha: 1, a: input, lda: inputs[l],
                        b: params + weights[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
-            // Z = [Af·Pf | Ab·Pb]
-            batchedPropagate(af.pointer, transpose: false, p[l].pointer, ldx: 2 * D, z[l].pointer, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
-            batchedPropagate(ab.pointer, transpose: false, p[l].pointer + D, ldx: 2 * D, z[l].pointer + D, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
-            addBias(z[l].pointer, ld: 2 * D, rows: B * V, params + biases[l], cols: 2 * D)
-            bidirectionalReLUMean(z[l].pointer, h[l].pointer, rows: B * V, dim: D)
+            // Z = [Af·Pf | Ab·Pb] + b, H = (relu(Zf) + relu(Zb)) / 2 (CKernels, one pass).
+            npsh_bidirectional_layer_train(af.pointer, ab.pointer, p[l].pointer, params + biases[l], B, V, D, z[l].pointer, h[l].pointer)
             if shape.dropout > 0 {
                 dropoutForward(h[l].pointer, mask: masks[l].pointer, count: B * V * D, rate: shape.dropout, rng: &rng)
             }
@@ -133,12 +130,10 @@ final class GCNBody: NetworkBody {
         let dH = dh.pointer, dP = dp.pointer, dZ = dz.pointer
         meanPoolBackward(dPooled, counts: batch.counts, dH, batch: B, vertices: V, dim: D)
         for l in stride(from: shape.layers - 1, through: 0, by: -1) {
-            if shape.dropout > 0 { multiplyInPlace(dH, by: masks[l].pointer, count: B * V * D) }
-            bidirectionalReLUMeanBackward(z[l].pointer, dH, dZ, rows: B * V, dim: D)
-            accumulateBiasGradient(dZ, ld: 2 * D, rows: B * V, grads + biases[l], cols: 2 * D)
-            // dP = [Afᵀ·dZf | Abᵀ·dZb]   (B·V × 2D)
-            batchedPropagate(af.pointer, transpose: true, dZ, ldx: 2 * D, dP, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
-            batchedPropagate(ab.pointer, transpose: true, dZ + D, ldx: 2 * D, dP + D, ldo: 2 * D, batch: B, vertices: V, columns: D, accumulate: false)
+            // Through dropout's mask and the ReLUs into dZ, dZ's rows into the bias gradient,
+            // then dP = [Afᵀ·dZf | Abᵀ·dZb]   (B·V × 2D) (CKernels, one pass per graph).
+            npsh_bidirectional_layer_backward(af.pointer, ab.pointer, z[l].pointer, dH, shape.dropout > 0 ? UnsafePointer(masks[l].pointer) : nil,
+                                              B, V, D, dZ, grads + biases[l], dP)
             let din = inputs[l]
             let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
             // dW += Hᵀ · dP    (din, 2D)
