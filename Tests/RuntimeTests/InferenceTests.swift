@@ -83,7 +83,19 @@ final class InferenceTests: XCTestCase {
             let fresh = StructuredInference.outputs(shape: shape, params: params, cells: cells, indices: most, threads: 2)
             XCTAssertEqual(kept.map(\.bitPattern), fresh.map(\.bitPattern), "a kept analysis gives a fresh one's bits")
         }
+        // An eighth or more, with the analysis kept: it is used (the same bits as a fresh
+        // whole-space analysis would give those cells).
+        let eighth = Array(stride(from: 0, to: 9000, by: 7))
+        XCTAssertGreaterThanOrEqual(8 * eighth.count, cells.count)
+        let params = parameters(shape, seed: 6)
+        _ = StructuredInference.outputs(shape: shape, params: params, cells: cells, indices: most, threads: 2)
+        let viaKept = StructuredInference.outputs(shape: shape, params: params, cells: cells, indices: eighth, threads: 2)
+        XCTAssertEqual(StructureCache.shared.lastSource, "kept")
+        XCTAssertLessThan(worst(viaKept, trainingForward(shape, params, cells, eighth)), 4e-6)
         StructureCache.shared.clear()
+        let own = StructuredInference.outputs(shape: shape, params: params, cells: cells, indices: eighth, threads: 2)
+        XCTAssertFalse(StructureCache.shared.holds(count: cells.count), "without a kept analysis an eighth is analysed alone")
+        XCTAssertLessThan(worst(own, viaKept), 4e-6)
         let few = Array(0..<4096)
         _ = StructuredInference.outputs(shape: shape, params: parameters(shape, seed: 3), cells: cells, indices: few, threads: 2)
         XCTAssertFalse(StructureCache.shared.holds(count: cells.count), "a minority of the cells is analysed alone")

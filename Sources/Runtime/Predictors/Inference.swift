@@ -39,8 +39,10 @@ enum StructuredInference {
         let maxRows = max(tableBytes / (2 * D * 4), 256 * V)
         // At least half the cells: the analysis of all of them, kept for the next call (it
         // does not depend on the weights: a search predicts the same space run after run).
-        // Fewer: the analysis of these alone.
+        // At least an eighth, when that analysis is already kept: it too (its table of shared
+        // rows costs less than analysing these cells again). Fewer: the analysis of these alone.
         let whole = 2 * n >= cells.count
+            || (8 * n >= cells.count && StructureCache.shared.keeps(cells, shape: shape, maxRows: maxRows))
         let chunks = whole
             ? StructureCache.shared.analysis(of: cells, shape: shape, maxRows: maxRows) {
                 analyse(cells, Array(cells.indices), shape: shape, maxRows: maxRows)
@@ -175,13 +177,24 @@ final class StructureCache: @unchecked Sendable {
         set { lock.sync { folder = newValue } }
     }
 
+    /// Whether the kept analysis is of these cells for this shape (call with the lock held).
+    private func matches<T>(_ cells: [T], shape: NetworkShape, maxRows: Int) -> Bool {
+        let base = cells.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        guard let id = identity, let kept = self.cells as? [T], id.count == cells.count, id.vertices == shape.vertices,
+              id.opKinds == shape.opKinds, id.layers == shape.layers, id.maxRows == maxRows else { return false }
+        return id.base == base || StructureCache.equal(kept, cells)
+    }
+
+    /// Whether an analysis of these cells for this shape is kept in memory.
+    func keeps<T>(_ cells: [T], shape: NetworkShape, maxRows: Int) -> Bool {
+        lock.sync { matches(cells, shape: shape, maxRows: maxRows) }
+    }
+
     func analysis<T: GraphWritable>(of cells: [T], shape: NetworkShape, maxRows: Int,
                                     compute: () -> [StructuredInference.Chunk]) -> [StructuredInference.Chunk] {
         let base = cells.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
         return lock.sync {
-            if let id = identity, let kept = self.cells as? [T], id.count == cells.count, id.vertices == shape.vertices,
-               id.opKinds == shape.opKinds, id.layers == shape.layers, id.maxRows == maxRows,
-               id.base == base || StructureCache.equal(kept, cells) {
+            if matches(cells, shape: shape, maxRows: maxRows) {
                 lastSource = "kept"
                 return chunks
             }
