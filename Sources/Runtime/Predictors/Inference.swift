@@ -11,20 +11,23 @@ import CKernels
 // backward (weight bits, level l−1 id of the neighbour) pairs in vertex order — without
 // looking at a float of the layer's output. Equal keys mean equal rows: each distinct row
 // is computed once from its key (the arithmetic of the batched kernel, in the same order)
-// and multiplied once into a table of products; the last layer propagates every cell's
-// vertices from that table, pooling as it goes, and the head runs on the pooled rows.
+// and multiplied once. The last layer's rows that two or more vertices share go to a table;
+// a row only one vertex has is multiplied in that vertex's batch of the last pass, which
+// propagates every cell's vertices from both, pooling as it goes, and runs the head.
 //
-// Over NAS-Bench-101's 423,624 cells the rows entering layer 2 take 3,727 distinct values
-// and those entering layer 3 1,017,166 (34 % of 2,965,368): layer 3's product falls from
-// 225 GFLOP (per-batch distinct rows) to 84. The last level's table is capped at
-// `tableBytes` (NAS-Bench-101's whole space fits at D = 144); past it the cells are taken in consecutive chunks, each with its own tables.
-// Everything is fixed by the cells and the shape — the chunks, the ids (first appearance),
-// the row blocks of each product, the batches of the last pass — so the bits are the same
-// for any thread count. They differ from a batch's forward only where OpenBLAS rounds a row
-// differently at another place in a panel (a few ulps; tested).
+// Over NAS-Bench-101's 423,624 cells, 4,382 distinct keys enter layer 2 and 1,051,650
+// layer 3 (35 % of 2,965,368 vertex rows; 335,953 of them shared): 120 GFLOP in all, where
+// per-batch distinct rows took 314. The last level's distinct rows are capped at
+// `tableBytes` worth of products (NAS-Bench-101's whole space fits at D = 144); past it the
+// cells are taken in consecutive chunks, each with its own tables. Everything is fixed by
+// the cells and the shape — the chunks, the ids (first appearance), the row blocks of each
+// product, the batches of the last pass — so the bits are the same for any thread count.
+// They differ from a batch's forward only where OpenBLAS rounds a row differently at
+// another place in a panel (a few ulps; tested).
 enum StructuredInference {
-    /// The largest table of last-level products, in bytes (1.25 GiB: NAS-Bench-101's at D = 144
-    /// takes 1.17 GB).
+    /// The most last-level distinct rows a chunk may have, as bytes of their products
+    /// (1.25 GiB: NAS-Bench-101's 1,051,650 at D = 144 take 1.21 GB; the table itself holds
+    /// only the shared ones).
     static let tableBytes = 5 << 28
     /// Fewer cells than this go through the batched forward instead.
     static let minimumCells = 4096
@@ -37,12 +40,12 @@ enum StructuredInference {
         precondition(shape.kind == .gcn)
         let n = indices.count, V = shape.vertices, D = shape.dim
         let maxRows = max(tableBytes / (2 * D * 4), 256 * V)
-        // At least half the cells: the analysis of all of them, kept for the next call (it
-        // does not depend on the weights: a search predicts the same space run after run).
-        // At least an eighth, when that analysis is already kept: it too (its table of shared
-        // rows costs less than analysing these cells again). Fewer: the analysis of these alone.
-        let whole = 2 * n >= cells.count
-            || (8 * n >= cells.count && StructureCache.shared.keeps(cells, shape: shape, maxRows: maxRows))
+        // At least an eighth of the cells: the analysis of all of them, kept for the next call
+        // (it does not depend on the weights: a search predicts the same space run after run,
+        // a two-stage search the accepted part of it too). Fewer: the analysis of these alone.
+        // The choice depends on the counts only, never on what an earlier call left, so a
+        // prediction's bits do not depend on the session's history.
+        let whole = 8 * n >= cells.count
         let chunks = whole
             ? StructureCache.shared.analysis(of: cells, shape: shape, maxRows: maxRows) {
                 analyse(cells, Array(cells.indices), shape: shape, maxRows: maxRows)
@@ -183,11 +186,6 @@ final class StructureCache: @unchecked Sendable {
         guard let id = identity, let kept = self.cells as? [T], id.count == cells.count, id.vertices == shape.vertices,
               id.opKinds == shape.opKinds, id.layers == shape.layers, id.maxRows == maxRows else { return false }
         return id.base == base || StructureCache.equal(kept, cells)
-    }
-
-    /// Whether an analysis of these cells for this shape is kept in memory.
-    func keeps<T>(_ cells: [T], shape: NetworkShape, maxRows: Int) -> Bool {
-        lock.sync { matches(cells, shape: shape, maxRows: maxRows) }
     }
 
     func analysis<T: GraphWritable>(of cells: [T], shape: NetworkShape, maxRows: Int,
