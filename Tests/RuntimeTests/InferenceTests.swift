@@ -99,11 +99,9 @@ final class InferenceTests: XCTestCase {
     /// Predictor.predict takes the structured path from `minimumCells` cells on: the same
     /// predictions as the batched path within the tolerance, and the same for any thread count.
     func testPredictUsesItForManyCells() throws {
-        let catalog = Space.catalog, table = Space.synthetic
+        let catalog = Space.catalog
         var rng = RandomStream(seed: 33)
-        let train = rng.distinct(30, from: catalog.cells.count)
-        let labels = train.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
-        let p = try Predictor.fit(FitConfig(shape: NetworkShape(dim: 16), epochs: 2, seed: 3), cells: catalog.cells, indices: train, labels: labels)
+        let (p, _) = try Space.fitted(&rng, n: 30, FitConfig(shape: NetworkShape(dim: 16), epochs: 2, seed: 3))
         let idx = rng.distinct(StructuredInference.minimumCells + 10, from: catalog.cells.count)
         let structured = p.predict(cells: catalog.cells, indices: idx)
         let batched = stride(from: 0, to: idx.count, by: 1000).flatMap { s in

@@ -349,9 +349,7 @@ final class PredictorTests: XCTestCase {
     func testFitLearnsTheSyntheticLandscape() throws {
         let catalog = Space.catalog, table = Space.synthetic
         var rng = RandomStream(seed: 21)
-        let idx = rng.distinct(172, from: catalog.cells.count)
-        let labels = idx.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
-        let p = try Predictor.fit(FitConfig(shape: NetworkShape(dim: 64), epochs: 60, seed: 1), cells: catalog.cells, indices: idx, labels: labels)
+        let (p, _) = try Space.fitted(&rng, n: 172, FitConfig(shape: NetworkShape(dim: 64), epochs: 60, seed: 1))
         let test = rng.distinct(3000, from: catalog.cells.count)
         let truth = test.map { try! table.meanValidation($0) }
         let tau = Metrics.kendallTau(p.predict(cells: catalog.cells, indices: test), truth)

@@ -65,4 +65,12 @@ func assertThrows(_ fragments: [String], file: StaticString = #filePath, line: U
 enum Space {
     static let catalog = NB101Enumeration.enumerate()
     static let synthetic = SyntheticLandscape.table(catalog)
+
+    /// A predictor fitted on `n` cells drawn from `rng`, labelled with one synthetic run's
+    /// validation accuracy each, and the cells.
+    static func fitted(_ rng: inout RandomStream, n: Int, _ config: FitConfig) throws -> (Predictor, [Int]) {
+        let idx = rng.distinct(n, from: catalog.cells.count)
+        let labels = idx.map { Double(synthetic.budgets[0].run($0, 0).validationAccuracy) }
+        return (try Predictor.fit(config, cells: catalog.cells, indices: idx, labels: labels), idx)
+    }
 }
