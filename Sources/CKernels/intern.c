@@ -107,6 +107,8 @@ static int32_t resolve(npsh_interner *t, const uint64_t *k, long n, uint64_t h) 
         if (e.fp == fp && e.len == (uint32_t)n && memcmp(t->arena + e.off, k, (size_t)n * sizeof *k) == 0) return (int32_t)(e.id1 - 1);
         p = (p + 1) & mask;
     }
+    // Slots hold 32-bit ids and arena offsets: past them, stop rather than alias keys.
+    if (t->arena_used + (size_t)n > UINT32_MAX || t->count + 1 >= INT32_MAX) abort();
     if (t->arena_used + (size_t)n > t->arena_cap) {
         while (t->arena_used + (size_t)n > t->arena_cap) t->arena_cap *= 2;
         t->arena = realloc(t->arena, t->arena_cap * sizeof *t->arena);

@@ -76,7 +76,8 @@ final class InferenceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(8 * eighth.count, cells.count)
         for (seed, asked) in [(UInt64(1), most), (2, eighth)] {
             let params = parameters(shape, seed: seed)
-            let copy = Array(cells)  // equal contents, possibly other storage
+            let copy = cells.map { $0 }  // equal contents in other storage: compared element by element
+            XCTAssertNotEqual(copy.withUnsafeBufferPointer { $0.baseAddress }, cells.withUnsafeBufferPointer { $0.baseAddress })
             let kept = StructuredInference.outputs(shape: shape, params: params, cells: copy, indices: asked, threads: 2)
             XCTAssertLessThan(worst(kept, trainingForward(shape, params, cells, asked)), 4e-6)
             XCTAssertTrue(StructureCache.shared.holds(count: cells.count), "the whole-space analysis is kept")

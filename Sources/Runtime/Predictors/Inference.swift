@@ -39,7 +39,8 @@ enum StructuredInference {
                                                     threads: Int, tableBytes: Int = tableBytes) -> [Float] {
         precondition(shape.kind == .gcn)
         let n = indices.count, V = shape.vertices, D = shape.dim
-        let maxRows = max(tableBytes / (2 * D * 4), 256 * V)
+        // At most 2²⁴ rows a chunk whatever D: ids and key offsets stay far inside 32 bits.
+        let maxRows = min(max(tableBytes / (2 * D * 4), 256 * V), 1 << 24)
         // At least an eighth of the cells: the analysis of all of them, kept for the next call
         // (it does not depend on the weights: a search predicts the same space run after run,
         // a two-stage search the accepted part of it too). Fewer: the analysis of these alone.
@@ -225,7 +226,8 @@ final class StructureCache: @unchecked Sendable {
 
     /// Whether two arrays are equal element by element (false when T is not Equatable).
     private static func equal<T>(_ a: [T], _ b: [T]) -> Bool {
-        guard let a = a as? any Equatable else { return false }
+        let boxed: Any = a
+        guard let a = boxed as? any Equatable else { return false }
         return a.isEqual(to: b)
     }
 
