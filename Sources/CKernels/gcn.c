@@ -1,6 +1,29 @@
 #include "ckernels.h"
 #include "clones.h"
 
+// o[d] += w[j·stride] · x[j·ldx + d] for j = 0 … V−1 in order, d < D, skipping zero weights:
+// one direction of a propagation step for one vertex (stride 1: a row of A; stride V: a
+// column, Aᵀ). Inlined into each copy of the kernels that call it.
+static inline __attribute__((always_inline)) void add_weighted_rows(float *o, const float *w, long stride, const float *x, long ldx,
+                                                                    long V, long D) {
+    for (long j = 0; j < V; j++) {
+        float wj = w[j * stride];
+        if (wj == 0) continue;
+        const float *xr = x + j * ldx;
+        for (long d = 0; d < D; d++) o[d] += wj * xr[d];
+    }
+}
+
+// Asks for the first lines of each direction of a product row (2D floats): the hardware
+// streams the rest; a prefetch of every line fills the core's miss buffers and stalls it.
+static inline __attribute__((always_inline)) void prefetch_row_heads(const float *row, long D) {
+    const char *c = (const char *)row;
+    __builtin_prefetch(c);
+    __builtin_prefetch(c + 64);
+    __builtin_prefetch(c + D * (long)sizeof(float));
+    __builtin_prefetch(c + D * (long)sizeof(float) + 64);
+}
+
 NPSH_CLONES
 void npsh_bidirectional_layer_inference(const float *af, const float *ab, const float *p, const int32_t *map, long ldp,
                                         const float *bias, long B, long V, long D, float *h, float *pool,
@@ -14,13 +37,7 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
         // while this one is computed.
         if (map && b + 1 < B) {
             long next = pool ? (long)counts[b + 1] : V;
-            for (long j = 0; j < next; j++) {
-                const char *row = (const char *)(p + (long)map[(b + 1) * V + j] * ldp);
-                __builtin_prefetch(row);
-                __builtin_prefetch(row + 64);
-                __builtin_prefetch(row + D * (long)sizeof(float));
-                __builtin_prefetch(row + D * (long)sizeof(float) + 64);
-            }
+            for (long j = 0; j < next; j++) prefetch_row_heads(p + (long)map[(b + 1) * V + j] * ldp, D);
         }
         float *o = pool ? pool + b * D : 0;
         if (o) for (long d = 0; d < D; d++) o[d] = 0;
@@ -100,16 +117,9 @@ void npsh_bidirectional_layer_pooled_rows(const float *af, const float *ab, cons
         const float *fb = af + b * V * V, *bb = ab + b * V * V;
         const float *const *rb = rows + b * V;
         long n = (long)counts[b];
-        // The next graph's rows: their first lines only (the hardware streams the rest; a
-        // prefetch of every line fills the core's miss buffers and stalls it).
+        // The next graph's rows, scattered over a large table.
         if (b + 1 < B) {
-            for (long j = 0; j < (long)counts[b + 1]; j++) {
-                const char *row = (const char *)rows[(b + 1) * V + j];
-                __builtin_prefetch(row);
-                __builtin_prefetch(row + 64);
-                __builtin_prefetch(row + D * (long)sizeof(float));
-                __builtin_prefetch(row + D * (long)sizeof(float) + 64);
-            }
+            for (long j = 0; j < (long)counts[b + 1]; j++) prefetch_row_heads(rows[(b + 1) * V + j], D);
         }
         float *o = pool + b * D;
         for (long d = 0; d < D; d++) o[d] = 0;
@@ -145,18 +155,8 @@ void npsh_bidirectional_layer_train(const float *af, const float *ab, const floa
         for (long i = 0; i < V; i++) {
             float *zr = z + (b * V + i) * 2 * D, *hr = h + (b * V + i) * D;
             for (long c = 0; c < 2 * D; c++) zr[c] = 0;
-            for (long j = 0; j < V; j++) {
-                float w = fb[i * V + j];
-                if (w == 0) continue;
-                const float *xr = p + (b * V + j) * 2 * D;
-                for (long d = 0; d < D; d++) zr[d] += w * xr[d];
-            }
-            for (long j = 0; j < V; j++) {
-                float w = bb[i * V + j];
-                if (w == 0) continue;
-                const float *xr = p + (b * V + j) * 2 * D + D;
-                for (long d = 0; d < D; d++) zr[D + d] += w * xr[d];
-            }
+            add_weighted_rows(zr, fb + i * V, 1, p + b * V * 2 * D, 2 * D, V, D);
+            add_weighted_rows(zr + D, bb + i * V, 1, p + b * V * 2 * D + D, 2 * D, V, D);
             for (long c = 0; c < 2 * D; c++) zr[c] += bias[c];
             for (long d = 0; d < D; d++) {
                 float zf = zr[d], zb = zr[D + d];
@@ -186,18 +186,8 @@ void npsh_bidirectional_layer_backward(const float *af, const float *ab, const f
         for (long i = 0; i < V; i++) {
             float *o = dp + (b * V + i) * 2 * D;
             for (long c = 0; c < 2 * D; c++) o[c] = 0;
-            for (long j = 0; j < V; j++) {
-                float w = fb[j * V + i];
-                if (w == 0) continue;
-                const float *x = dz + (b * V + j) * 2 * D;
-                for (long d = 0; d < D; d++) o[d] += w * x[d];
-            }
-            for (long j = 0; j < V; j++) {
-                float w = bb[j * V + i];
-                if (w == 0) continue;
-                const float *x = dz + (b * V + j) * 2 * D + D;
-                for (long d = 0; d < D; d++) o[D + d] += w * x[d];
-            }
+            add_weighted_rows(o, fb + i, V, dz + b * V * 2 * D, 2 * D, V, D);
+            add_weighted_rows(o + D, bb + i, V, dz + b * V * 2 * D + D, 2 * D, V, D);
         }
     }
 }
