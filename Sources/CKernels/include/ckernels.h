@@ -36,9 +36,9 @@ void npsh_blend(float *average, const float *x, long n, float d);
 
 /// One bidirectional GCN layer for inference, after its product P = H·[Wf | Wb]: for each
 /// graph b and vertex i, zf = Σ_j Af[i,j]·Pf[j] + bf and zb = Σ_j Ab[i,j]·Pb[j] + bb, then
-/// h = (relu(zf) + relu(zb)) / 2 — the arithmetic of batchedPropagate, addBias and
-/// bidirectionalReLUMean (Runtime/Kernels/Kernels.swift), in the same order (so the same
-/// bits), without storing z.
+/// h = (relu(zf) + relu(zb)) / 2, each sum from zero over j in order (zero weights skipped),
+/// the bias added last, relu(v) = (0 >= v ? 0 : v) — npsh_bidirectional_layer_train's
+/// arithmetic in its order (so the same bits), without storing z.
 /// Row j of graph b of P is p + map[b·V + j]·ldp when map is given (a distinct-row
 /// product), else p + (b·V + j)·ldp. With pool, h is not stored: each graph's mean over
 /// its real vertices goes to pool (B, D), summed in vertex order as meanPool does.
@@ -52,16 +52,15 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
 
 /// A bidirectional GCN layer's training forward after its product P = H·[Wf | Wb] (B·V rows
 /// of 2D): z = [Af·Pf | Ab·Pb] + bias, stored for the backward pass, and
-/// h = (relu(zf) + relu(zb)) / 2 — batchedPropagate, addBias and bidirectionalReLUMean of
-/// Runtime/Kernels/Kernels.swift in one pass, in their order (the same bits).
+/// h = (relu(zf) + relu(zb)) / 2, each sum from zero over j in order (zero weights skipped),
+/// the bias added last, relu(v) = (0 >= v ? 0 : v).
 void npsh_bidirectional_layer_train(const float *af, const float *ab, const float *p, const float *bias, long B, long V, long D, float *z,
                                     float *h);
 
 /// Its backward from dL/dh (B·V rows of D; times dropout's mask when mask is not NULL):
 /// dz = [dh/2 ⊙ (zf > 0) | dh/2 ⊙ (zb > 0)], dbias (2D) += the rows of dz in order, and
-/// dp = [Afᵀ·dzf | Abᵀ·dzb] — multiplyInPlace, bidirectionalReLUMeanBackward,
-/// accumulateBiasGradient and batchedPropagate(transpose:) in one pass per graph, in their
-/// order (the same bits).
+/// dp = [Afᵀ·dzf | Abᵀ·dzb] (sums from zero over j in order, zero weights skipped), one
+/// graph at a time.
 void npsh_bidirectional_layer_backward(const float *af, const float *ab, const float *z, const float *dh, const float *mask, long B, long V,
                                        long D, float *dz, float *dbias, float *dp);
 

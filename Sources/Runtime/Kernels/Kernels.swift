@@ -33,68 +33,12 @@ func normalizedAdjacency(
     }
 }
 
-/// out[b] (+)= op(a[b]) · x[b] for every graph b: the 7×7 propagation step.
-///
-///   a: (B, V, V)   x: (B·V rows, stride ldx)   out: (B·V rows, stride ldo), D columns used
-@inline(__always)
-func batchedPropagate(
-    _ a: UnsafePointer<Float>, transpose: Bool, _ x: UnsafePointer<Float>, ldx: Int,
-    _ out: UnsafeMutablePointer<Float>, ldo: Int, batch B: Int, vertices V: Int, columns D: Int, accumulate: Bool
-) {
-    for b in 0..<B {
-        let ab = a + b * V * V
-        for i in 0..<V {
-            let o = out + (b * V + i) * ldo
-            if !accumulate { for d in 0..<D { o[d] = 0 } }
-            for j in 0..<V {
-                let w = transpose ? ab[j * V + i] : ab[i * V + j]
-                if w == 0 { continue }
-                let xr = x + (b * V + j) * ldx
-                for d in 0..<D { o[d] += w * xr[d] }
-            }
-        }
-    }
-}
-
-/// Adds a bias row to every row: out (rows, stride ld) += bias (cols).
-@inline(__always)
-func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, _ bias: UnsafePointer<Float>, cols: Int) {
-    for r in 0..<rows {
-        let o = out + r * ld
-        for c in 0..<cols { o[c] += bias[c] }
-    }
-}
-
 /// Column sums into a bias gradient: db (cols) += Σ_rows dz (rows, stride ld).
 @inline(__always)
 func accumulateBiasGradient(_ dz: UnsafePointer<Float>, ld: Int, rows: Int, _ db: UnsafeMutablePointer<Float>, cols: Int) {
     for r in 0..<rows {
         let z = dz + r * ld
         for c in 0..<cols { db[c] += z[c] }
-    }
-}
-
-/// Bidirectional merge: h = (relu(zf) + relu(zb)) / 2, where z holds [zf | zb] per row.
-///
-///   z: (rows, 2D)   h: (rows, D)
-@inline(__always)
-func bidirectionalReLUMean(_ z: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
-    for r in 0..<rows {
-        let zf = z + r * 2 * D, zb = zf + D, hr = h + r * D
-        for d in 0..<D { hr[d] = 0.5 * (max(zf[d], 0) + max(zb[d], 0)) }
-    }
-}
-
-/// Backward of `bidirectionalReLUMean`: dz = [dh/2 ⊙ (zf > 0) | dh/2 ⊙ (zb > 0)].
-@inline(__always)
-func bidirectionalReLUMeanBackward(_ z: UnsafePointer<Float>, _ dh: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>, rows: Int, dim D: Int) {
-    for r in 0..<rows {
-        let zf = z + r * 2 * D, zb = zf + D, g = dh + r * D, of = dz + r * 2 * D, ob = of + D
-        for d in 0..<D {
-            let half = 0.5 * g[d]
-            of[d] = zf[d] > 0 ? half : 0
-            ob[d] = zb[d] > 0 ? half : 0
-        }
     }
 }
 

@@ -41,7 +41,7 @@ final class GCNBody: NetworkBody {
     // Inference: distinct rows of a layer's input and their product (see RowDeduplicator).
     let dedup = RowDeduplicator()
     var uniqueRows: FloatBuffer, uniqueProduct: FloatBuffer
-    var dedupRows: [Int], dedupUnique: [Int], multipliedRows: [Int]
+    var dedupRows: [Int], dedupUnique: [Int]
     var distinctRowProducts = true
     var width: Int { shape.dim }
 
@@ -68,7 +68,6 @@ final class GCNBody: NetworkBody {
         uniqueProduct = FloatBuffer(rows * 2 * D)
         dedupRows = [Int](repeating: 0, count: shape.layers)
         dedupUnique = dedupRows
-        multipliedRows = dedupRows
     }
 
     func forward(_ params: UnsafePointer<Float>, _ batch: InputBatch, training: Bool, rng: inout RandomStream, pooled: UnsafeMutablePointer<Float>) {
@@ -107,7 +106,6 @@ final class GCNBody: NetworkBody {
                 dedupRows[l] += B * V
                 dedupUnique[l] += u
                 if 20 * u < 19 * B * V {
-                    multipliedRows[l] += u
                     BLAS.sgemm(transA: false, transB: false, m: u, n: 2 * D, k: din, alpha: 1, a: uniqueRows.pointer, lda: din,
                                b: params + weights[l], ldb: 2 * D, beta: 0, c: uniqueProduct.pointer, ldc: 2 * D)
                     dedup.map.withUnsafeBufferPointer { m in
@@ -117,7 +115,6 @@ final class GCNBody: NetworkBody {
                     continue
                 }
             }
-            multipliedRows[l] += B * V
             BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
                        b: params + weights[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
             npsh_bidirectional_layer_inference(af.pointer, ab.pointer, p[l].pointer, nil, 2 * D, bias, B, V, D, h[l].pointer, pool?.out,

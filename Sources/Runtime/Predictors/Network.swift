@@ -96,11 +96,10 @@ final class Network: @unchecked Sendable {
         set { (body as? GCNBody)?.distinctRowProducts = newValue }
     }
 
-    /// Rows and distinct rows seen by GCN inference products, and rows actually multiplied,
-    /// per layer (for the benchmark); zeros for other bodies.
+    /// Rows and distinct rows seen by GCN inference products per layer (tests); zeros for
+    /// other bodies.
     var dedupRows: [Int] { (body as? GCNBody)?.dedupRows ?? [Int](repeating: 0, count: shape.layers) }
     var dedupUnique: [Int] { (body as? GCNBody)?.dedupUnique ?? [Int](repeating: 0, count: shape.layers) }
-    var multipliedRows: [Int] { (body as? GCNBody)?.multipliedRows ?? [Int](repeating: 0, count: shape.layers) }
 
     /// The raw output z for each architecture of the batch: (B).
     @discardableResult
