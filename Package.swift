@@ -51,7 +51,7 @@ let package = Package(
         // The libFuzzer target for the language front end (see scripts/fuzz).
         .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
         .executableTarget(name: "npsh-fuzz", dependencies: ["CFuzzerDriver", "Interpreter", "Runtime"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"], exclude: ["Fixtures"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "Runtime"], exclude: ["golden"]),
     ]
 )

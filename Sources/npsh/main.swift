@@ -205,6 +205,8 @@ struct Benchmark: ParsableCommand {
             try FileWriter.write(JSONWriter.write(ParityFixture.make(catalog: catalog, table: SyntheticLandscape.table(catalog))) + "\n", to: phase)
         case "predictor":
             try PredictorBenchmark.run(reference: phase, report: writeOut)
+        case "fit":
+            try PredictorBenchmark.runFit(rounds: phase.flatMap(Int.init) ?? 3, report: writeOut)
         case "trainer":
             try TrainerBenchmark.run(directory: dir ?? makeTemporaryDirectory(prefix: "npsh-bench-trainer"), trials: 2000,
                                      reference: phase.flatMap(Double.init), report: writeOut)
@@ -212,7 +214,7 @@ struct Benchmark: ParsableCommand {
             guard let phase, let dir else { throw ValidationError("'phase' needs a phase name and --dir") }
             let (seconds, kib) = try IOBenchmark.phase(phase, directory: dir)
             writeOut("\(seconds) \(kib)\n")
-        default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor, trainer")
+        default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor, fit, trainer")
         }
     }
 }

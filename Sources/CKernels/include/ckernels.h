@@ -17,6 +17,20 @@ void npsh_adam_update(float *params, float *grads, float *grads2, float *m, floa
                       float b1, float c1, float b2, float c2, float step_size, float sqrt_bc2, float eps,
                       float wd, float lrwd, int decoupled);
 
+/// The fit's products: C (M × N, row stride ldc) = A·B, or C + A·B when accumulate is
+/// non-zero, where A(i, k) = a[i·ais + k·aks] (so one routine serves A and Aᵀ) and B is
+/// K × N, row-major at stride ldb. Each element is acc = fma(A(i,k), B(k,j), acc) over k in
+/// order from acc = 0, then stored (C + acc when accumulating): OpenBLAS's order, one
+/// rounding per term. AVX-512 where the CPU has it, else the scalar form (the same bits).
+void npsh_gemm(long M, long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c, long ldc, int accumulate);
+/// npsh_gemm's scalar form, for tests.
+void npsh_gemm_reference(long M, long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c, long ldc,
+                         int accumulate);
+/// dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols.
+void npsh_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd);
+/// npsh_transpose's scalar form, for tests.
+void npsh_transpose_reference(const float *src, long rows, long cols, long lds, float *dst, long ldd);
+
 /// Dropout's forward pass over n values: one xoshiro256** draw (state: s0…s3 of a
 /// RandomStream, advanced in place) gives four 16-bit uniforms; mask[i] is 0 where the
 /// uniform, scaled to 64 bits, is below `threshold` (the rate × 2⁶⁴), else `keep`; then

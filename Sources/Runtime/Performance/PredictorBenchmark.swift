@@ -162,6 +162,41 @@ public enum PredictorBenchmark {
         return f
     }
 
+    /// The fit alone, `rounds` times, each round the sgemm peak, the two-thread fit and the
+    /// one-thread fit back to back (so a noisy machine's ratios come from neighbouring
+    /// measurements), and the best of each: `scripts/bench-predictor fit`.
+    public static func runFit(rounds: Int, report: (String) -> Void) throws {
+        BLAS.useSingleThread()
+        let catalog = NB101Enumeration.enumerate()
+        let table = SyntheticLandscape.table(catalog)
+        var rng = RandomStream(seed: 1, path: ["benchmark"])
+        let train = rng.distinct(172, from: catalog.cells.count)
+        let labels = train.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
+        let config = FitConfig(shape: NetworkShape(kind: .gcn, layers: 3, dim: 144), epochs: 300, batch: 10, seed: 1)
+        let flops = Double(flopsPerCell(config.shape)) * 3 * 172 * 300
+        report("fit N=172, 300 epochs, D=144 (\(fmt(flops / 1e9, 0)) GFLOP), \(rounds) rounds: the sgemm peak, then the fit on two threads and on one\n")
+        report("round   peak GFLOP/s   two threads s   of 2 cores' peak   one thread s   of 1 core's peak\n")
+        var best = (peak: 0.0, two: Double.infinity, one: Double.infinity)
+        for r in 0..<rounds {
+            let peak = sgemmPeak()
+            let t0 = monotonicSeconds()
+            let p2 = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: 2)
+            let two = monotonicSeconds() - t0
+            let t1 = monotonicSeconds()
+            let p1 = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: 1)
+            let one = monotonicSeconds() - t1
+            precondition(p1.parameters == p2.parameters, "the fit's weights depend on the thread count")
+            best = (max(best.peak, peak), min(best.two, two), min(best.one, one))
+            report("\(r + 1)".leftPad(5) + fmt(peak, 1).leftPad(15) + fmt(two, 2).leftPad(16)
+                   + (fmt(flops / (2 * peak * 1e9) / two * 100, 0) + " %").leftPad(19) + fmt(one, 2).leftPad(15)
+                   + (fmt(flops / (peak * 1e9) / one * 100, 0) + " %").leftPad(19) + "\n")
+        }
+        report("best  " + fmt(best.peak, 1).leftPad(14) + fmt(best.two, 2).leftPad(16)
+               + (fmt(flops / (2 * best.peak * 1e9) / best.two * 100, 0) + " %").leftPad(19) + fmt(best.one, 2).leftPad(15)
+               + (fmt(flops / (best.peak * 1e9) / best.one * 100, 0) + " %").leftPad(19) + "\n")
+        report("goal: the two-thread fit at ≥ \(fmt(fitShareGoal * 100, 0)) % of two cores' peak\n")
+    }
+
     static func sgemmPeak() -> Double {
         let n = 1024
         let a = FloatBuffer(n * n), b = FloatBuffer(n * n), c = FloatBuffer(n * n)

@@ -43,6 +43,10 @@ final class GCNBody: NetworkBody {
     var uniqueRows: FloatBuffer, uniqueProduct: FloatBuffer
     var dedupRows: [Int], dedupUnique: [Int]
     var distinctRowProducts = true
+    /// The weights' transposes for backward's dH products, kept current by the fit (once per
+    /// step for both halves of a batch); when nil, backward transposes into its own buffers.
+    var transposed: TransposedWeights?
+    var ownTransposes: [FloatBuffer] = []
     var width: Int { shape.dim }
 
     init(_ shape: NetworkShape, capacity B: Int, layout: inout ParameterLayout) {
@@ -58,6 +62,7 @@ final class GCNBody: NetworkBody {
             h.append(FloatBuffer(rows * D))
             masks.append(FloatBuffer(rows * D))
         }
+        ownTransposes = inputs.map { FloatBuffer($0 * 2 * D) }
         af = FloatBuffer(B * V * V)
         ab = FloatBuffer(B * V * V)
         dh = FloatBuffer(rows * max(D, shape.opKinds))
@@ -77,8 +82,7 @@ final class GCNBody: NetworkBody {
         for l in 0..<shape.layers {
             let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
             // P = H · [Wf | Wb]        (B·V, 2D)
-            BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: inputs[l], alpha: 1, a: input, lda: inputs[l],
-                       b: params + weights[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
+            npsh_gemm(B * V, 2 * D, inputs[l], input, inputs[l], 1, params + weights[l], 2 * D, p[l].pointer, 2 * D, 0)
             // Z = [Af·Pf | Ab·Pb] + b, H = (relu(Zf) + relu(Zb)) / 2 (CKernels, one pass).
             npsh_bidirectional_layer_train(af.pointer, ab.pointer, p[l].pointer, params + biases[l], B, V, D, z[l].pointer, h[l].pointer)
             if shape.dropout > 0 {
@@ -106,8 +110,7 @@ final class GCNBody: NetworkBody {
                 dedupRows[l] += B * V
                 dedupUnique[l] += u
                 if 20 * u < 19 * B * V {
-                    BLAS.sgemm(transA: false, transB: false, m: u, n: 2 * D, k: din, alpha: 1, a: uniqueRows.pointer, lda: din,
-                               b: params + weights[l], ldb: 2 * D, beta: 0, c: uniqueProduct.pointer, ldc: 2 * D)
+                    npsh_gemm(u, 2 * D, din, uniqueRows.pointer, din, 1, params + weights[l], 2 * D, uniqueProduct.pointer, 2 * D, 0)
                     dedup.map.withUnsafeBufferPointer { m in
                         npsh_bidirectional_layer_inference(af.pointer, ab.pointer, uniqueProduct.pointer, m.baseAddress!, 2 * D, bias, B, V, D,
                                                            h[l].pointer, pool?.out, pool?.counts, scratch.pointer)
@@ -115,8 +118,7 @@ final class GCNBody: NetworkBody {
                     continue
                 }
             }
-            BLAS.sgemm(transA: false, transB: false, m: B * V, n: 2 * D, k: din, alpha: 1, a: input, lda: din,
-                       b: params + weights[l], ldb: 2 * D, beta: 0, c: p[l].pointer, ldc: 2 * D)
+            npsh_gemm(B * V, 2 * D, din, input, din, 1, params + weights[l], 2 * D, p[l].pointer, 2 * D, 0)
             npsh_bidirectional_layer_inference(af.pointer, ab.pointer, p[l].pointer, nil, 2 * D, bias, B, V, D, h[l].pointer, pool?.out,
                                                pool?.counts, scratch.pointer)
         }
@@ -134,15 +136,47 @@ final class GCNBody: NetworkBody {
             let din = inputs[l]
             let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
             // dW += Hᵀ · dP    (din, 2D)
-            BLAS.sgemm(transA: true, transB: false, m: din, n: 2 * D, k: B * V, alpha: 1, a: input, lda: din,
-                       b: dP, ldb: 2 * D, beta: 1, c: grads + weights[l], ldc: 2 * D)
+            npsh_gemm(din, 2 * D, B * V, input, 1, din, dP, 2 * D, grads + weights[l], 2 * D, 1)
             if l > 0 {
-                // dH = dP · Wᵀ      (B·V, din)
-                BLAS.sgemm(transA: false, transB: true, m: B * V, n: din, k: 2 * D, alpha: 1, a: dP, lda: 2 * D,
-                           b: params + weights[l], ldb: 2 * D, beta: 0, c: dH, ldc: din)
+                // dH = dP · Wᵀ      (B·V, din), Wᵀ transposed once per step (see `transposed`)
+                let wt = transposed?.pointer(layer: l) ?? {
+                    npsh_transpose(params + weights[l], din, 2 * D, 2 * D, ownTransposes[l].pointer, din)
+                    return UnsafePointer(ownTransposes[l].pointer)
+                }()
+                npsh_gemm(B * V, din, 2 * D, dP, 2 * D, 1, wt, din, dH, din, 0)
             }
         }
     }
+}
+
+/// The transposes of a GCN's weights Wᵀ (2D × din per layer) for the dH = dP·Wᵀ products of
+/// training: refreshed after each optimizer step, shared by the networks of a batch's halves.
+final class TransposedWeights: @unchecked Sendable {
+    let shape: NetworkShape
+    let offsets: [Int], sources: [Int], inputs: [Int]
+    let buffer: FloatBuffer
+
+    init(_ body: GCNBody) {
+        shape = body.shape
+        sources = body.weights
+        inputs = body.inputs
+        var offsets: [Int] = [], total = 0
+        for din in body.inputs {
+            offsets.append(total)
+            total += din * 2 * shape.dim
+        }
+        self.offsets = offsets
+        buffer = FloatBuffer(total)
+    }
+
+    /// Transposes the current weights (layer 0's are never needed: it has no dH).
+    func refresh(_ params: UnsafePointer<Float>) {
+        for l in 1..<max(1, inputs.count) {
+            npsh_transpose(params + sources[l], inputs[l], 2 * shape.dim, 2 * shape.dim, buffer.pointer + offsets[l], inputs[l])
+        }
+    }
+
+    func pointer(layer l: Int) -> UnsafePointer<Float> { UnsafePointer(buffer.pointer + offsets[l]) }
 }
 
 /// The MLP ablation: dense ReLU layers (with dropout) over [one-hot ops ‖ upper triangle].

@@ -191,6 +191,12 @@ public final class Predictor: Sendable {
         let start = initial ?? initialParameters(config, labels: labels)
         guard start.count == count else { throw RuntimeError.unusable(.weightCount(start.count, model: count)) }
         let params = FloatBuffer(start)
+        // A GCN's backward multiplies by Wᵀ: one transpose per step serves both halves.
+        let transposes = (halves[0].net.body as? GCNBody).map { TransposedWeights($0) }
+        if let transposes {
+            for half in halves { (half.net.body as? GCNBody)?.transposed = transposes }
+            transposes.refresh(params.pointer)
+        }
         let opt = AdamOptimizer(kind: config.optimizer, count: count, weightDecay: Float(config.weightDecay), decayMask: halves[0].net.layout.decayMask)
         let stepsPerEpoch = (n + config.batch - 1) / config.batch
         let total = stepsPerEpoch * config.epochs
@@ -260,6 +266,7 @@ public final class Predictor: Sendable {
                 let lr = cosineLearningRate(base: config.learningRate, step: step, total: total)
                 opt.update(params.pointer, halves[0].grads.pointer, plus: parts == 2 ? halves[1].grads.pointer : nil,
                            count: count, lr: Float(lr), threads: twoThreads ? 2 : 1)
+                transposes?.refresh(params.pointer)
                 stepLosses.append(loss)
                 sum += Double(loss) * Double(b)
                 step += 1

@@ -22,8 +22,8 @@ import CKernels
 // cells are taken in consecutive chunks, each with its own tables. Everything is fixed by
 // the cells and the shape — the chunks, the ids (first appearance), the row blocks of each
 // product, the batches of the last pass — so the bits are the same for any thread count.
-// They differ from a batch's forward only where OpenBLAS rounds a row differently at
-// another place in a panel (a few ulps; tested).
+// They may differ from a batch's forward in the last bits of some outputs (a few ulps;
+// tested).
 enum StructuredInference {
     /// The most last-level distinct rows a chunk may have, as bytes of their products
     /// (1.25 GiB: NAS-Bench-101's 1,051,650 at D = 144 take 1.21 GB; the table itself holds
@@ -539,8 +539,7 @@ final class KeyedLevels {
         } else {
             npsh_gcn_rows_from_keys(level.arena, level.offsets, which, lo, hi, below!, 2 * D, p + biases[l - 1], D, h, s)
         }
-        BLAS.sgemm(transA: false, transB: false, m: hi - lo, n: 2 * D, k: din, alpha: 1, a: h, lda: din,
-                   b: p + weights[l], ldb: 2 * D, beta: 0, c: out, ldc: 2 * D)
+        npsh_gemm(hi - lo, 2 * D, din, h, din, 1, p + weights[l], 2 * D, out, 2 * D, 0)
     }
 
     /// The tables of products, level by level — every distinct row of the levels below the

@@ -88,9 +88,8 @@ final class Network: @unchecked Sendable {
     }
 
     /// Whether GCN inference multiplies only the distinct rows of a layer's input where that
-    /// pays (on by default). It changes only the last bits of some outputs — OpenBLAS rounds
-    /// a row's product differently at different places in a panel — never what a fixed batch
-    /// gives; tests turn it off to compare inference with the training forward bit for bit.
+    /// pays (on by default). The bits are the same either way (npsh_gemm rounds a row's
+    /// product the same wherever it sits); tests compare both with the training forward.
     var distinctRowProducts: Bool {
         get { (body as? GCNBody)?.distinctRowProducts ?? false }
         set { (body as? GCNBody)?.distinctRowProducts = newValue }

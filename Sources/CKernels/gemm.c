@@ -1,0 +1,180 @@
+#include "ckernels.h"
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+// The training step's products (see ckernels.h): each element of C is one fused
+// multiply-add chain over k in order, from zero. That is the order OpenBLAS's kernels use,
+// so these give its bits; unlike a BLAS call they pack nothing, which at the fit's 35 rows
+// cost as much as the multiplying (the weights are already row-major panels in cache).
+
+// Scalar form: the definition, and the copy for CPUs without AVX-512.
+static void gemm_scalar(long M, long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c, long ldc,
+                        int accumulate) {
+    for (long i = 0; i < M; i++) {
+        for (long j = 0; j < N; j++) {
+            float acc = 0;
+            for (long k = 0; k < K; k++) acc = fmaf(a[i * ais + k * aks], b[k * ldb + j], acc);
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc : acc;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#define NPSH_AVX512 __attribute__((target("avx512f")))
+
+static inline __attribute__((always_inline)) NPSH_AVX512 void gemm_block(const int RB, const int two, long K, const float *a, long ais,
+                                                                          long aks, const float *b, long ldb, float *c, long ldc,
+                                                                          __mmask16 m0, __mmask16 m1, int accumulate) {
+    __m512 acc0[8], acc1[8];
+    for (int r = 0; r < RB; r++) {
+        acc0[r] = _mm512_setzero_ps();
+        acc1[r] = _mm512_setzero_ps();
+    }
+    for (long k = 0; k < K; k++) {
+        const float *bk = b + k * ldb, *ak = a + k * aks;
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, bk);
+        __m512 b1 = two ? _mm512_maskz_loadu_ps(m1, bk + 16) : b0;
+        for (int r = 0; r < RB; r++) {
+            __m512 x = _mm512_set1_ps(ak[r * ais]);
+            acc0[r] = _mm512_fmadd_ps(x, b0, acc0[r]);
+            if (two) acc1[r] = _mm512_fmadd_ps(x, b1, acc1[r]);
+        }
+    }
+    for (int r = 0; r < RB; r++) {
+        float *cr = c + r * ldc;
+        if (accumulate) {
+            acc0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), acc0[r]);
+            if (two) acc1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), acc1[r]);
+        }
+        _mm512_mask_storeu_ps(cr, m0, acc0[r]);
+        if (two) _mm512_mask_storeu_ps(cr + 16, m1, acc1[r]);
+    }
+}
+
+#define GEMM_ROWS(RB)                                                                                                                  \
+    static NPSH_AVX512 void gemm_rows_##RB(long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c,   \
+                                           long ldc, int accumulate) {                                                               \
+        for (long j = 0; j < N; j += 32) {                                                                                             \
+            long left = N - j;                                                                                                         \
+            __mmask16 m0 = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);                                           \
+            if (left > 16) {                                                                                                           \
+                __mmask16 m1 = left >= 32 ? (__mmask16)0xffff : (__mmask16)((1u << (left - 16)) - 1);                                \
+                gemm_block(RB, 1, K, a, ais, aks, b + j, ldb, c + j, ldc, m0, m1, accumulate);                                        \
+            } else {                                                                                                                   \
+                gemm_block(RB, 0, K, a, ais, aks, b + j, ldb, c + j, ldc, m0, 0, accumulate);                                         \
+            }                                                                                                                          \
+        }                                                                                                                              \
+    }
+GEMM_ROWS(1)
+GEMM_ROWS(2)
+GEMM_ROWS(3)
+GEMM_ROWS(4)
+GEMM_ROWS(5)
+GEMM_ROWS(6)
+GEMM_ROWS(7)
+GEMM_ROWS(8)
+
+static NPSH_AVX512 void gemm_avx512(long M, long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c,
+                                    long ldc, int accumulate) {
+    long blocks = (M + 7) / 8;
+    for (long q = 0; q < blocks; q++) {
+        long lo = M * q / blocks, hi = M * (q + 1) / blocks;
+        const float *aq = a + lo * ais;
+        float *cq = c + lo * ldc;
+        switch (hi - lo) {
+        case 1: gemm_rows_1(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        case 2: gemm_rows_2(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        case 3: gemm_rows_3(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        case 4: gemm_rows_4(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        case 5: gemm_rows_5(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        case 6: gemm_rows_6(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        case 7: gemm_rows_7(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        default: gemm_rows_8(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+        }
+    }
+}
+#endif
+
+static int use_avx512 = -1;
+
+void npsh_gemm(long M, long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c, long ldc, int accumulate) {
+    if (M <= 0 || N <= 0) return;
+#if defined(__x86_64__)
+    if (use_avx512 < 0) use_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    if (use_avx512) {
+        gemm_avx512(M, N, K, a, ais, aks, b, ldb, c, ldc, accumulate);
+        return;
+    }
+#endif
+    gemm_scalar(M, N, K, a, ais, aks, b, ldb, c, ldc, accumulate);
+}
+
+void npsh_gemm_reference(long M, long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c, long ldc,
+                         int accumulate) {
+    gemm_scalar(M, N, K, a, ais, aks, b, ldb, c, ldc, accumulate);
+}
+
+static void transpose_scalar(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    for (long i0 = 0; i0 < rows; i0 += 16) {
+        long i1 = i0 + 16 < rows ? i0 + 16 : rows;
+        for (long j0 = 0; j0 < cols; j0 += 16) {
+            long j1 = j0 + 16 < cols ? j0 + 16 : cols;
+            for (long j = j0; j < j1; j++)
+                for (long i = i0; i < i1; i++) dst[j * ldd + i] = src[i * lds + j];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+// 16 × 16 tiles in registers: pairs of rows interleaved, then fours within 128-bit lanes,
+// then lanes across rows (a tile's edge rows and columns masked).
+static NPSH_AVX512 void transpose_avx512(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    for (long i0 = 0; i0 < rows; i0 += 16) {
+        long nr = rows - i0 < 16 ? rows - i0 : 16;
+        __mmask16 rowMask = nr == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+        for (long j0 = 0; j0 < cols; j0 += 16) {
+            long nc = cols - j0 < 16 ? cols - j0 : 16;
+            __mmask16 colMask = nc == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1);
+            __m512 r[16], t[16], u[16];
+            for (int i = 0; i < 16; i++) r[i] = i < nr ? _mm512_maskz_loadu_ps(colMask, src + (i0 + i) * lds + j0) : _mm512_setzero_ps();
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int g = 0; g < 16; g += 4) {
+                u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+                u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+                u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+                u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+            }
+            // u[4q + c], lane L: rows 4q…4q+3 of column 4L + c.
+            for (int c = 0; c < 4; c++) {
+                __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+                __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+                r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+                r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+                r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+                r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+            }
+            for (int j = 0; j < nc; j++) _mm512_mask_storeu_ps(dst + (j0 + j) * ldd + i0, rowMask, r[j]);
+        }
+    }
+}
+#endif
+
+void npsh_transpose(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+#if defined(__x86_64__)
+    if (use_avx512 < 0) use_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    if (use_avx512) {
+        transpose_avx512(src, rows, cols, lds, dst, ldd);
+        return;
+    }
+#endif
+    transpose_scalar(src, rows, cols, lds, dst, ldd);
+}
+
+void npsh_transpose_reference(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
+    transpose_scalar(src, rows, cols, lds, dst, ldd);
+}
