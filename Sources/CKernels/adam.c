@@ -21,6 +21,92 @@ void npsh_adam_update(float *restrict params, float *restrict grads, float *rest
     }
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+// One vector of npsh_adam_update's formula, in its order (no fused multiply-adds: the
+// file is built with -ffp-contract=off, and these are separate IEEE operations).
+static inline __attribute__((always_inline, target("avx512f"))) __m512 adam_vector(float *params, float *grads, float *grads2, float *m,
+                                                                                   float *v, __mmask16 k, __m512 decay, __m512 b1,
+                                                                                   __m512 c1, __m512 b2, __m512 c2, __m512 step,
+                                                                                   __m512 sqrt_bc2, __m512 eps, __m512 wd, __m512 lrwd,
+                                                                                   int decoupled) {
+    __m512 p = _mm512_maskz_loadu_ps(k, params), g = _mm512_maskz_loadu_ps(k, grads);
+    if (grads2) {
+        g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(k, grads2));
+        _mm512_mask_storeu_ps(grads2, k, _mm512_setzero_ps());
+    }
+    _mm512_mask_storeu_ps(grads, k, _mm512_setzero_ps());
+    if (decoupled) p = _mm512_sub_ps(p, _mm512_mul_ps(_mm512_mul_ps(lrwd, decay), p));
+    else g = _mm512_add_ps(g, _mm512_mul_ps(_mm512_mul_ps(wd, decay), p));
+    __m512 m1 = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_maskz_loadu_ps(k, m)), _mm512_mul_ps(c1, g));
+    __m512 v1 = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_maskz_loadu_ps(k, v)), _mm512_mul_ps(_mm512_mul_ps(c2, g), g));
+    __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(v1), sqrt_bc2), eps);
+    _mm512_mask_storeu_ps(m, k, m1);
+    _mm512_mask_storeu_ps(v, k, v1);
+    p = _mm512_sub_ps(p, _mm512_div_ps(_mm512_mul_ps(step, m1), denom));
+    _mm512_mask_storeu_ps(params, k, p);
+    return p;
+}
+
+// npsh_adam_update_transposing on AVX-512: 16 × 16 tiles, each row updated as a vector and
+// the tile's new weights transposed in registers on their way to wt.
+static __attribute__((target("avx512f"))) void adam_tiles(float *params, float *grads, float *grads2, float *m, float *v, float decay,
+                                                          long rows, long cols, float b1, float c1, float b2, float c2, float step_size,
+                                                          float sqrt_bc2, float eps, float wd, float lrwd, int decoupled, float *wt,
+                                                          long ldt) {
+    __m512 vd = _mm512_set1_ps(decay), vb1 = _mm512_set1_ps(b1), vc1 = _mm512_set1_ps(c1), vb2 = _mm512_set1_ps(b2),
+           vc2 = _mm512_set1_ps(c2), vs = _mm512_set1_ps(step_size), vq = _mm512_set1_ps(sqrt_bc2), ve = _mm512_set1_ps(eps),
+           vw = _mm512_set1_ps(wd), vl = _mm512_set1_ps(lrwd);
+    for (long i0 = 0; i0 < rows; i0 += 16) {
+        long nr = rows - i0 < 16 ? rows - i0 : 16;
+        __mmask16 rowMask = nr == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+        for (long j0 = 0; j0 < cols; j0 += 16) {
+            long nc = cols - j0 < 16 ? cols - j0 : 16;
+            __mmask16 k = nc == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1);
+            __m512 r[16], t[16], u[16];
+            for (int i = 0; i < 16; i++) {
+                long o = (i0 + i) * cols + j0;
+                r[i] = i < nr ? adam_vector(params + o, grads + o, grads2 ? grads2 + o : 0, m + o, v + o, k, vd, vb1, vc1, vb2, vc2, vs, vq, ve,
+                                            vw, vl, decoupled)
+                              : _mm512_setzero_ps();
+            }
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int g = 0; g < 16; g += 4) {
+                u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+                u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+                u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+                u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+            }
+            for (int c = 0; c < 4; c++) {
+                __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+                __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+                r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+                r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+                r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+                r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+            }
+            for (int j = 0; j < nc; j++) _mm512_mask_storeu_ps(wt + (j0 + j) * ldt + i0, rowMask, r[j]);
+        }
+    }
+}
+#endif
+
+void npsh_adam_update_transposing(float *params, float *grads, float *grads2, float *m, float *v, float decay, long rows, long cols,
+                                  float b1, float c1, float b2, float c2, float step_size, float sqrt_bc2, float eps, float wd, float lrwd,
+                                  int decoupled, float *wt, long ldt) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) {
+        adam_tiles(params, grads, grads2, m, v, decay, rows, cols, b1, c1, b2, c2, step_size, sqrt_bc2, eps, wd, lrwd, decoupled, wt, ldt);
+        return;
+    }
+#endif
+    npsh_adam_update(params, grads, grads2, m, v, decay, rows * cols, b1, c1, b2, c2, step_size, sqrt_bc2, eps, wd, lrwd, decoupled);
+    npsh_transpose(params, rows, cols, cols, wt, ldt);
+}
+
 NPSH_CLONES
 void npsh_blend(float *restrict average, const float *restrict x, long n, float d) {
     float e = 1 - d;

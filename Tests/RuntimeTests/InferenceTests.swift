@@ -189,6 +189,38 @@ final class InferenceTests: XCTestCase {
         other.swapAt(0, 1)
         XCTAssertNotEqual(StructureFile.name(other, shape: shape, maxRows: maxRows), StructureFile.name(cells, shape: shape, maxRows: maxRows))
     }
+
+    /// A large table's block goes back for reuse (no page clearing for the next prediction's),
+    /// the smallest large-enough one is taken, no more are kept than the threads, and small
+    /// buffers are never kept.
+    func testLargeBlocksAreReused() {
+        let pool = LargeBlocks.shared
+        pool.clear()
+        defer { pool.clear() }
+        let floats = LargeBlocks.minimumBytes / 4
+        var first: UnsafeMutablePointer<Float>? = nil
+        do {
+            let a = LargeFloatBuffer(floats + 1000)
+            first = a.pointer
+            a.pointer[floats - 1] = 7
+        }
+        XCTAssertEqual(pool.keptBytes, LargeBlocks.minimumBytes + 4000)
+        do {
+            let b = LargeFloatBuffer(floats)
+            XCTAssertEqual(b.pointer, first, "the kept block is reused")
+            XCTAssertEqual(pool.keptBytes, 0)
+            let c = LargeFloatBuffer(floats), d = LargeFloatBuffer(2 * floats), e = LargeFloatBuffer(16)
+            withExtendedLifetime((b, c, d, e)) { XCTAssertNotEqual(c.pointer, b.pointer) }
+        }
+        XCTAssertEqual(pool.keptBytes, 3 * LargeBlocks.minimumBytes + 4000, "the two largest are kept, the small one freed")
+        do {
+            let f = LargeFloatBuffer(floats)
+            withExtendedLifetime(f) {
+                XCTAssertEqual(pool.keptBytes, 2 * LargeBlocks.minimumBytes, "the smallest large-enough block is taken")
+                XCTAssertEqual(f.pointer, first)
+            }
+        }
+    }
 }
 
 /// Whole-file reads and writes for the tests above.

@@ -47,4 +47,73 @@ final class ProductKernelTests: XCTestCase {
             if rows > 1 && cols > 2 { XCTAssertEqual(fast[2 * ldd + 1], src[1 * lds + 2]) }
         }
     }
+
+    /// The optimizer step that also writes the weights' transpose gives npsh_adam_update's
+    /// bits (params, moments, cleared gradients) and the transpose of the result, for Adam and
+    /// AdamW, one gradient or two, at every tile edge.
+    func testAdamThatTransposesMatchesAdamThenTranspose() {
+        var rng = RandomStream(seed: 14, path: ["adam"])
+        for (rows, cols) in [(144, 288), (5, 288), (17, 40), (16, 16), (33, 7)] {
+            for (decoupled, two) in [(Int32(0), true), (1, false)] {
+                let n = rows * cols
+                let p0 = values(n, &rng), g0 = values(n, &rng), h0 = values(n, &rng), m0 = values(n, &rng).map { $0 * 0.01 }
+                let v0 = values(n, &rng).map { abs($0) * 1e-4 }
+                var (p1, g1, h1, m1, v1) = (p0, g0, h0, m0, v0)
+                var (p2, g2, h2, m2, v2) = (p0, g0, h0, m0, v0)
+                var t1 = [Float](repeating: 0, count: n), t2 = t1
+                let args: (Float, Float, Float, Float, Float, Float, Float, Float, Float) = (0.9, 0.1, 0.999, 0.001, 3e-4, 0.03, 1e-8, 1e-3, 3e-7)
+                h1.withUnsafeMutableBufferPointer { hb in
+                    npsh_adam_update(&p1, &g1, two ? hb.baseAddress : nil, &m1, &v1, 1, n, args.0, args.1, args.2, args.3, args.4, args.5, args.6,
+                                     args.7, args.8, decoupled)
+                }
+                npsh_transpose(p1, rows, cols, cols, &t1, rows)
+                h2.withUnsafeMutableBufferPointer { hb in
+                    npsh_adam_update_transposing(&p2, &g2, two ? hb.baseAddress : nil, &m2, &v2, 1, rows, cols, args.0, args.1, args.2, args.3,
+                                                 args.4, args.5, args.6, args.7, args.8, decoupled, &t2, rows)
+                }
+                let label = "\(rows)×\(cols) decoupled \(decoupled)"
+                XCTAssertEqual(differing(p1, p2), 0, label)
+                XCTAssertEqual(differing(m1, m2), 0, label)
+                XCTAssertEqual(differing(v1, v2), 0, label)
+                XCTAssertEqual(differing(t1, t2), 0, label)
+                XCTAssertTrue(g2.allSatisfy { $0 == 0 } && (!two || h2.allSatisfy { $0 == 0 }), label)
+                XCTAssertEqual(differing(h1, h2), 0, label)
+                XCTAssertNotEqual(differing(p0, p2), 0, label)
+            }
+        }
+    }
+
+    /// The optimizer's parts for two threads keep each transposed matrix's rows whole and
+    /// cover every parameter once; the update through them gives the one-part bits.
+    func testOptimizerPartsKeepRowsWhole() {
+        let shape = NetworkShape(kind: .gcn, layers: 3, dim: 144)
+        let net = Network(shape: shape, capacity: 5)
+        let body = net.body as! GCNBody
+        let transposes = TransposedWeights(body)
+        let n = net.layout.count
+        func optimizer() -> AdamOptimizer {
+            let o = AdamOptimizer(kind: .adam, count: n, weightDecay: 1e-3, decayMask: net.layout.decayMask)
+            o.transposing = transposes.matrices
+            return o
+        }
+        let parts = optimizer().split(2, count: n)
+        XCTAssertEqual(parts[0].lowerBound, 0)
+        XCTAssertEqual(parts[0].upperBound, parts[1].lowerBound)
+        XCTAssertEqual(parts[1].upperBound, n)
+        for t in transposes.matrices where t.range.contains(parts[0].upperBound) {
+            XCTAssertEqual((parts[0].upperBound - t.range.lowerBound) % t.cols, 0, "the split falls between rows")
+        }
+        XCTAssertLessThan(abs(parts[0].count - parts[1].count), 2 * 288 + 2)
+        var rng = RandomStream(seed: 15)
+        let p0 = values(n, &rng), g0 = values(n, &rng)
+        var results: [[Float]] = []
+        for split in [false, true] {
+            let o = optimizer()
+            var p = p0, g = g0
+            o.advance()
+            for part in split ? parts : [0..<n] { o.apply(&p, &g, plus: nil, part: part, lr: 1e-3) }
+            results.append(p)
+        }
+        XCTAssertEqual(differing(results[0], results[1]), 0)
+    }
 }

@@ -31,6 +31,25 @@ void npsh_transpose(const float *src, long rows, long cols, long lds, float *dst
 /// npsh_transpose's scalar form, for tests.
 void npsh_transpose_reference(const float *src, long rows, long cols, long lds, float *dst, long ldd);
 
+/// Two threads, the caller and one helper, for a fit's steps. npsh_team_run runs fn(ctx, 0)
+/// on the calling thread and fn(ctx, 1) on the helper and returns when both have; inside fn
+/// both threads may call npsh_team_sync, a barrier (each the same number of times). The
+/// helper flushes subnormals and spins between runs (yielding when a wait grows long): a
+/// team lives for one fit. npsh_team_create returns NULL when no thread can be started.
+typedef struct npsh_team npsh_team;
+npsh_team *npsh_team_create(void);
+void npsh_team_run(npsh_team *t, void (*fn)(void *ctx, long thread), void *ctx);
+void npsh_team_sync(npsh_team *t);
+void npsh_team_destroy(npsh_team *t);
+
+/// npsh_adam_update over a rows × cols weight matrix (row-major, decay for all of it) that
+/// also writes the updated matrix's transpose to wt (cols rows at stride ldt): the same bits
+/// for params, m and v, and the transpose training's backward multiplies by, without a pass
+/// of its own.
+void npsh_adam_update_transposing(float *params, float *grads, float *grads2, float *m, float *v, float decay, long rows, long cols,
+                                  float b1, float c1, float b2, float c2, float step_size, float sqrt_bc2, float eps, float wd, float lrwd,
+                                  int decoupled, float *wt, long ldt);
+
 /// Dropout's forward pass over n values: one xoshiro256** draw (state: s0…s3 of a
 /// RandomStream, advanced in place) gives four 16-bit uniforms; mask[i] is 0 where the
 /// uniform, scaled to 64 bits, is below `threshold` (the rate × 2⁶⁴), else `keep`; then

@@ -150,7 +150,8 @@ final class GCNBody: NetworkBody {
 }
 
 /// The transposes of a GCN's weights Wᵀ (2D × din per layer) for the dH = dP·Wᵀ products of
-/// training: refreshed after each optimizer step, shared by the networks of a batch's halves.
+/// training, shared by the networks of a batch's halves: made once before the first step,
+/// then written by the optimizer as it updates the weights (`matrices`).
 final class TransposedWeights: @unchecked Sendable {
     let shape: NetworkShape
     let offsets: [Int], sources: [Int], inputs: [Int]
@@ -177,6 +178,14 @@ final class TransposedWeights: @unchecked Sendable {
     }
 
     func pointer(layer l: Int) -> UnsafePointer<Float> { UnsafePointer(buffer.pointer + offsets[l]) }
+
+    /// The matrices for an optimizer that writes the transposes as it updates the weights
+    /// (AdamOptimizer.transposing): every layer's but the first.
+    var matrices: [(range: Range<Int>, rows: Int, cols: Int, destination: UnsafeMutablePointer<Float>)] {
+        (1..<max(1, inputs.count)).map { l in
+            (sources[l]..<(sources[l] + inputs[l] * 2 * shape.dim), inputs[l], 2 * shape.dim, buffer.pointer + offsets[l])
+        }
+    }
 }
 
 /// The MLP ablation: dense ReLU layers (with dropout) over [one-hot ops ‖ upper triangle].

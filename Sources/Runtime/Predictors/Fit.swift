@@ -198,13 +198,17 @@ public final class Predictor: Sendable {
             transposes.refresh(params.pointer)
         }
         let opt = AdamOptimizer(kind: config.optimizer, count: count, weightDecay: Float(config.weightDecay), decayMask: halves[0].net.layout.decayMask)
+        opt.transposing = transposes?.matrices ?? []
         let stepsPerEpoch = (n + config.batch - 1) / config.batch
         let total = stepsPerEpoch * config.epochs
         var epochLosses: [Double] = []
         var stepLosses: [Float] = []
         stepLosses.reserveCapacity(total)
         let members = FitMembers(capacity: config.batch)
-        let twoThreads = threads >= 2, unit = lossUnit
+        let unit = lossUnit
+        // Two threads: each runs one half of every batch, then half of the optimizer step.
+        let pair = threads >= 2 ? ThreadPair() : nil
+        let optimizerParts = opt.split(2, count: count)
         let shared = UncheckedSendable((cells: cells, indices: indices, targets: targets, params: params, halves: halves, members: members))
         let averaged = config.average.map { _ in FloatBuffer(start) }
         var averagedEpochs = 0
@@ -234,6 +238,7 @@ public final class Predictor: Sendable {
                     v.halves[h].run(params: v.params, cells: v.cells, indices: v.indices, targets: v.targets, members: v.members,
                                     range: lo..<hi, batchSize: b, config: config, unit: unit, dropout: dropout.child("half", .index(UInt64(h))))
                 }
+                let pass: (Int) -> Void
                 if config.loss.isPairwise {
                     // Every member's gradient depends on the whole batch: both halves forward,
                     // the pairs' loss over the batch, then both halves backward.
@@ -243,30 +248,60 @@ public final class Predictor: Sendable {
                         v.halves[h].forward(params: v.params, cells: v.cells, indices: v.indices, members: v.members, range: lo..<hi,
                                             dropout: dropout.child("half", .index(UInt64(h))))
                     }
-                    if twoThreads && parts == 2 { concurrently(2, forward) } else { for h in 0..<parts { forward(h) } }
-                    var z = [Float](repeating: 0, count: b), t = [Float](repeating: 0, count: b)
-                    for k in 0..<b {
-                        z[k] = halves[k < cut ? 0 : 1].net.out.pointer[k < cut ? k : k - cut]
-                        t[k] = targets[members.items[k]]
-                    }
-                    let (l, dz) = Predictor.pairwiseLossAndGradient(z, targets: t, config: config, unit: unit)
-                    for k in 0..<b {
-                        members.losses[k] = l
-                        halves[k < cut ? 0 : 1].dz.pointer[k < cut ? k : k - cut] = dz[k]
+                    let pairs: () -> Void = {
+                        var z = [Float](repeating: 0, count: b), t = [Float](repeating: 0, count: b)
+                        for k in 0..<b {
+                            z[k] = halves[k < cut ? 0 : 1].net.out.pointer[k < cut ? k : k - cut]
+                            t[k] = targets[members.items[k]]
+                        }
+                        let (l, dz) = Predictor.pairwiseLossAndGradient(z, targets: t, config: config, unit: unit)
+                        for k in 0..<b {
+                            members.losses[k] = l
+                            halves[k < cut ? 0 : 1].dz.pointer[k < cut ? k : k - cut] = dz[k]
+                        }
                     }
                     let backward: @Sendable (Int) -> Void = { h in
                         let v = shared.value
                         v.halves[h].backward(params: v.params)
                     }
-                    if twoThreads && parts == 2 { concurrently(2, backward) } else { for h in 0..<parts { backward(h) } }
-                } else if twoThreads && parts == 2 { concurrently(2, run) } else { for h in 0..<parts { run(h) } }
+                    if let pair {
+                        pass = { h in
+                            if h < parts { forward(h) }
+                            pair.sync()
+                            if h == 0 { pairs() }
+                            pair.sync()
+                            if h < parts { backward(h) }
+                        }
+                    } else {
+                        pass = { _ in
+                            for h in 0..<parts { forward(h) }
+                            pairs()
+                            for h in 0..<parts { backward(h) }
+                        }
+                    }
+                } else if pair != nil {
+                    pass = { h in if h < parts { run(h) } }
+                } else {
+                    pass = { _ in for h in 0..<parts { run(h) } }
+                }
+                let lr = Float(cosineLearningRate(base: config.learningRate, step: step, total: total))
+                let grads = halves[0].grads.pointer, plus = parts == 2 ? halves[1].grads.pointer : nil
+                if let pair {
+                    // Both halves, then each thread's half of the optimizer step (which writes
+                    // the transposes): one wake of the helper per step, a barrier between.
+                    opt.advance()
+                    pair.run { h in
+                        pass(h)
+                        pair.sync()
+                        opt.apply(params.pointer, grads, plus: plus, part: optimizerParts[h], lr: lr)
+                    }
+                } else {
+                    pass(0)
+                    opt.update(params.pointer, grads, plus: plus, count: count, lr: lr)
+                }
                 var loss: Float = 0
                 for k in 0..<b { loss += members.losses[k] }
                 loss /= Float(b)
-                let lr = cosineLearningRate(base: config.learningRate, step: step, total: total)
-                opt.update(params.pointer, halves[0].grads.pointer, plus: parts == 2 ? halves[1].grads.pointer : nil,
-                           count: count, lr: Float(lr), threads: twoThreads ? 2 : 1)
-                transposes?.refresh(params.pointer)
                 stepLosses.append(loss)
                 sum += Double(loss) * Double(b)
                 step += 1

@@ -46,23 +46,61 @@ final class AdamOptimizer {
     /// parameters are updated on two threads — elementwise, so the same bits.
     public func update(_ params: UnsafeMutablePointer<Float>, _ grads: UnsafeMutablePointer<Float>, plus: UnsafeMutablePointer<Float>? = nil,
                        count n: Int, lr: Float, threads: Int = 1) {
+        advance()
+        let c = UncheckedSendable((self, params, grads, plus))
+        if threads >= 2 && n >= 4096 {
+            let parts = split(2, count: n)
+            concurrently(2) { h in c.value.0.apply(c.value.1, c.value.2, plus: c.value.3, part: parts[h], lr: lr) }
+        } else {
+            apply(params, grads, plus: plus, part: 0..<n, lr: lr)
+        }
+    }
+
+    /// The bias corrections of the current step, set by `advance`.
+    private var corrections: (bc1: Float, bc2: Float) = (1, 1)
+
+    /// Starts the next step: `apply` then updates parts of the parameters with its corrections.
+    func advance() {
         step += 1
-        let bc1 = 1 - powPortable(beta1, Float(step)), bc2 = 1 - powPortable(beta2, Float(step))
-        let c = UncheckedSendable((params, grads, plus, m.pointer, v.pointer, runs))
-        let (b1, b2, eps, wd, kind) = (beta1, beta2, eps, weightDecay, kind)
-        let chunk: @Sendable (Range<Int>) -> Void = { part in
-            let (p, g, g2, m, v, runs) = c.value
-            for run in runs where run.range.overlaps(part) {
-                let r = run.range.clamped(to: part)
-                npsh_adam_update(p + r.lowerBound, g + r.lowerBound, g2.map { $0 + r.lowerBound }, m + r.lowerBound, v + r.lowerBound,
-                                 run.decay, r.count, b1, 1 - b1, b2, 1 - b2, lr / bc1, bc2.squareRoot(), eps, wd, lr * wd,
-                                 kind == .adamw ? 1 : 0)
+        corrections = (1 - powPortable(beta1, Float(step)), 1 - powPortable(beta2, Float(step)))
+    }
+
+    /// Weight matrices whose transposes the update also writes (training's backward multiplies
+    /// by them): parameters `range`, `rows` × `cols` row-major, transposed into `destination`.
+    var transposing: [(range: Range<Int>, rows: Int, cols: Int, destination: UnsafeMutablePointer<Float>)] = []
+
+    /// `parts` ranges covering count parameters, about equal, each boundary inside a matrix
+    /// of `transposing` moved to the nearest whole row (a row's transpose is one column).
+    func split(_ parts: Int, count n: Int) -> [Range<Int>] {
+        var bounds = (0...parts).map { n * $0 / parts }
+        for k in 1..<parts {
+            for t in transposing where t.range.lowerBound < bounds[k] && bounds[k] < t.range.upperBound {
+                let row = ((bounds[k] - t.range.lowerBound) * 2 + t.cols) / (2 * t.cols)
+                bounds[k] = t.range.lowerBound + row * t.cols
             }
         }
-        if threads >= 2 && n >= 4096 {
-            concurrently(2) { h in chunk(chunkRange(h, of: 2, count: n)) }
-        } else {
-            chunk(0..<n)
+        return (0..<parts).map { bounds[$0]..<max(bounds[$0], bounds[$0 + 1]) }
+    }
+
+    /// The current step's update of parameters `part` (see `update`); parts of one step may
+    /// run on different threads. A part must hold whole rows of each `transposing` matrix.
+    func apply(_ params: UnsafeMutablePointer<Float>, _ grads: UnsafeMutablePointer<Float>, plus: UnsafeMutablePointer<Float>?,
+               part: Range<Int>, lr: Float) {
+        let (bc1, bc2) = corrections
+        for run in runs where run.range.overlaps(part) {
+            let r = run.range.clamped(to: part)
+            if let t = transposing.first(where: { $0.range == run.range }) {
+                precondition((r.lowerBound - t.range.lowerBound) % t.cols == 0 && r.count % t.cols == 0, "a part splits a row")
+                let row = (r.lowerBound - t.range.lowerBound) / t.cols
+                npsh_adam_update_transposing(params + r.lowerBound, grads + r.lowerBound, plus.map { $0 + r.lowerBound }, m.pointer + r.lowerBound,
+                                             v.pointer + r.lowerBound, run.decay, r.count / t.cols, t.cols, beta1, 1 - beta1, beta2, 1 - beta2,
+                                             lr / bc1, bc2.squareRoot(), eps, weightDecay, lr * weightDecay, kind == .adamw ? 1 : 0,
+                                             t.destination + row, t.rows)
+                continue
+            }
+            npsh_adam_update(params + r.lowerBound, grads + r.lowerBound, plus.map { $0 + r.lowerBound }, m.pointer + r.lowerBound,
+                             v.pointer + r.lowerBound, run.decay, r.count, beta1, 1 - beta1, beta2, 1 - beta2, lr / bc1, bc2.squareRoot(), eps,
+                             weightDecay, lr * weightDecay, kind == .adamw ? 1 : 0)
         }
     }
 }

@@ -32,6 +32,36 @@ func concurrently(_ iterations: Int, _ body: @Sendable (Int) -> Void) {
     }
 }
 
+/// Two threads — the caller and a helper that lives as long as this object — that run one
+/// body together, with a barrier (`sync`) inside it: a fit's steps, too short to wake a
+/// parked thread for each (CKernels' npsh_team: the helper spins between runs). Both
+/// threads flush subnormals. nil when no thread can be started.
+final class ThreadPair: @unchecked Sendable {
+    private let team: OpaquePointer
+    private var body: ((Int) -> Void)?
+
+    init?() {
+        guard let t = npsh_team_create() else { return nil }
+        team = t
+    }
+
+    deinit { npsh_team_destroy(team) }
+
+    /// Runs body(0) here and body(1) on the helper; returns when both have.
+    func run(_ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { b in
+            self.body = b
+            npsh_team_run(team, { ctx, thread in
+                Unmanaged<ThreadPair>.fromOpaque(ctx!).takeUnretainedValue().body!(thread)
+            }, Unmanaged.passUnretained(self).toOpaque())
+            self.body = nil
+        }
+    }
+
+    /// A barrier for the two threads of a `run`: each calls it the same number of times.
+    func sync() { npsh_team_sync(team) }
+}
+
 /// The bounds of chunk `c` of `chunks` over `count` items.
 @inlinable func chunkRange(_ c: Int, of chunks: Int, count: Int) -> Range<Int> {
     (count * c / chunks)..<(count * (c + 1) / chunks)
