@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include <math.h>
+#include <stdlib.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -78,22 +79,65 @@ GEMM_ROWS(8)
 
 static NPSH_AVX512 void gemm_avx512(long M, long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c,
                                     long ldc, int accumulate) {
-    long blocks = (M + 7) / 8;
-    for (long q = 0; q < blocks; q++) {
-        long lo = M * q / blocks, hi = M * (q + 1) / blocks;
-        const float *aq = a + lo * ais;
-        float *cq = c + lo * ldc;
-        switch (hi - lo) {
-        case 1: gemm_rows_1(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
-        case 2: gemm_rows_2(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
-        case 3: gemm_rows_3(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
-        case 4: gemm_rows_4(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
-        case 5: gemm_rows_5(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
-        case 6: gemm_rows_6(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
-        case 7: gemm_rows_7(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
-        default: gemm_rows_8(N, K, aq, ais, aks, b, ldb, cq, ldc, accumulate); break;
+    // Chunks of at most 256 rows and within a chunk a strip of 32 columns of B at a time
+    // (K × 128 bytes, in L1) across all its row blocks, which hold at most 8 rows, as even as
+    // they divide (35 rows: five of 7). Rows of A far apart (a tall row-major A, as in a
+    // whole-space prediction) are first copied block by block into k-major panels, so the
+    // kernel reads one stream instead of eight; a small A (a fit's 35 rows) stays in L1 as
+    // it is. Neither the order of the blocks nor the copies change any element's chain.
+    float *panel = 0, *strip = 0;
+    if (M >= 64 && ais != 1) {
+        panel = malloc(sizeof(float) * (size_t)(M < 256 ? M : 256) * (size_t)(K > 0 ? K : 1));
+        strip = malloc(sizeof(float) * 32 * (size_t)(K > 0 ? K : 1));
+        if (!panel || !strip) abort();
+    }
+    for (long m0 = 0; m0 < M; m0 += 256) {
+        long mc = M - m0 < 256 ? M - m0 : 256;
+        long blocks = (mc + 7) / 8;
+        if (panel) {
+            for (long q = 0; q < blocks; q++) {
+                long lo = m0 + mc * q / blocks, rb = m0 + mc * (q + 1) / blocks - lo;
+                float *pq = panel + (lo - m0) * K;
+                for (long k = 0; k < K; k++)
+                    for (long r = 0; r < rb; r++) pq[k * rb + r] = a[(lo + r) * ais + k * aks];
+            }
+        }
+        for (long j = 0; j < N; j += 32) {
+            long nj = N - j < 32 ? N - j : 32;
+            const float *bj = b + j;
+            long lb = ldb;
+            if (strip) {
+                // The strip as K contiguous rows of 32: no two of its rows share an L1 set.
+                for (long k = 0; k < K; k++)
+                    for (long t = 0; t < 32; t++) strip[k * 32 + t] = t < nj ? b[k * ldb + j + t] : 0;
+                bj = strip;
+                lb = 32;
+            }
+            for (long q = 0; q < blocks; q++) {
+                long lo = m0 + mc * q / blocks, hi = m0 + mc * (q + 1) / blocks;
+                long qa = ais, qk = aks;
+                const float *aq = a + lo * ais;
+                if (panel) {
+                    aq = panel + (lo - m0) * K;
+                    qa = 1;
+                    qk = hi - lo;
+                }
+                float *cq = c + lo * ldc + j;
+                switch (hi - lo) {
+                case 1: gemm_rows_1(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                case 2: gemm_rows_2(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                case 3: gemm_rows_3(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                case 4: gemm_rows_4(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                case 5: gemm_rows_5(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                case 6: gemm_rows_6(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                case 7: gemm_rows_7(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                default: gemm_rows_8(nj, K, aq, qa, qk, bj, lb, cq, ldc, accumulate); break;
+                }
+            }
         }
     }
+    free(panel);
+    free(strip);
 }
 #endif
 
