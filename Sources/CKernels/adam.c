@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "transpose16.h"
 #include "clones.h"
 #include <math.h>
 
@@ -59,35 +60,18 @@ static __attribute__((target("avx512f"))) void adam_tiles(float *params, float *
            vw = _mm512_set1_ps(wd), vl = _mm512_set1_ps(lrwd);
     for (long i0 = 0; i0 < rows; i0 += 16) {
         long nr = rows - i0 < 16 ? rows - i0 : 16;
-        __mmask16 rowMask = nr == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+        __mmask16 rowMask = npsh_lanes(nr);
         for (long j0 = 0; j0 < cols; j0 += 16) {
             long nc = cols - j0 < 16 ? cols - j0 : 16;
-            __mmask16 k = nc == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1);
-            __m512 r[16], t[16], u[16];
+            __mmask16 k = npsh_lanes(nc);
+            __m512 r[16];
             for (int i = 0; i < 16; i++) {
                 long o = (i0 + i) * cols + j0;
                 r[i] = i < nr ? adam_vector(params + o, grads + o, grads2 ? grads2 + o : 0, m + o, v + o, k, vd, vb1, vc1, vb2, vc2, vs, vq, ve,
                                             vw, vl, decoupled)
                               : _mm512_setzero_ps();
             }
-            for (int i = 0; i < 16; i += 2) {
-                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int g = 0; g < 16; g += 4) {
-                u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
-                u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
-                u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
-                u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
-            }
-            for (int c = 0; c < 4; c++) {
-                __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-                __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
-                r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
-                r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
-                r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
-                r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
-            }
+            npsh_transpose16(r);
             for (int j = 0; j < nc; j++) _mm512_mask_storeu_ps(wt + (j0 + j) * ldt + i0, rowMask, r[j]);
         }
     }

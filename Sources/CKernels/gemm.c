@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "transpose16.h"
 #include <math.h>
 #include <stdlib.h>
 #if defined(__x86_64__)
@@ -54,19 +55,19 @@ static inline __attribute__((always_inline)) NPSH_AVX512 void gemm_block(const i
     }
 }
 
-#define GEMM_ROWS(RB)                                                                                                                  \
-    static NPSH_AVX512 void gemm_rows_##RB(long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c,   \
-                                           long ldc, int accumulate) {                                                               \
-        for (long j = 0; j < N; j += 32) {                                                                                             \
-            long left = N - j;                                                                                                         \
-            __mmask16 m0 = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);                                           \
-            if (left > 16) {                                                                                                           \
-                __mmask16 m1 = left >= 32 ? (__mmask16)0xffff : (__mmask16)((1u << (left - 16)) - 1);                                \
+#define GEMM_ROWS(RB)                                                                                                                 \
+    static NPSH_AVX512 void gemm_rows_##RB(long N, long K, const float *a, long ais, long aks, const float *b, long ldb, float *c,    \
+                                           long ldc, int accumulate) {                                                                \
+        for (long j = 0; j < N; j += 32) {                                                                                            \
+            long left = N - j;                                                                                                        \
+            __mmask16 m0 = npsh_lanes(left);                                                                                          \
+            if (left > 16) {                                                                                                          \
+                __mmask16 m1 = npsh_lanes(left - 16);                                                                                 \
                 gemm_block(RB, 1, K, a, ais, aks, b + j, ldb, c + j, ldc, m0, m1, accumulate);                                        \
-            } else {                                                                                                                   \
+            } else {                                                                                                                  \
                 gemm_block(RB, 0, K, a, ais, aks, b + j, ldb, c + j, ldc, m0, 0, accumulate);                                         \
-            }                                                                                                                          \
-        }                                                                                                                              \
+            }                                                                                                                         \
+        }                                                                                                                             \
     }
 GEMM_ROWS(1)
 GEMM_ROWS(2)
@@ -172,36 +173,18 @@ static void transpose_scalar(const float *src, long rows, long cols, long lds, f
 }
 
 #if defined(__x86_64__)
-// 16 × 16 tiles in registers: pairs of rows interleaved, then fours within 128-bit lanes,
-// then lanes across rows (a tile's edge rows and columns masked).
+// 16 × 16 tiles transposed in registers (transpose16.h), a tile's edge rows and columns
+// masked.
 static NPSH_AVX512 void transpose_avx512(const float *src, long rows, long cols, long lds, float *dst, long ldd) {
     for (long i0 = 0; i0 < rows; i0 += 16) {
         long nr = rows - i0 < 16 ? rows - i0 : 16;
-        __mmask16 rowMask = nr == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+        __mmask16 rowMask = npsh_lanes(nr);
         for (long j0 = 0; j0 < cols; j0 += 16) {
             long nc = cols - j0 < 16 ? cols - j0 : 16;
-            __mmask16 colMask = nc == 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1);
-            __m512 r[16], t[16], u[16];
+            __mmask16 colMask = npsh_lanes(nc);
+            __m512 r[16];
             for (int i = 0; i < 16; i++) r[i] = i < nr ? _mm512_maskz_loadu_ps(colMask, src + (i0 + i) * lds + j0) : _mm512_setzero_ps();
-            for (int i = 0; i < 16; i += 2) {
-                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int g = 0; g < 16; g += 4) {
-                u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
-                u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
-                u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
-                u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
-            }
-            // u[4q + c], lane L: rows 4q…4q+3 of column 4L + c.
-            for (int c = 0; c < 4; c++) {
-                __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-                __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
-                r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
-                r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
-                r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
-                r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
-            }
+            npsh_transpose16(r);
             for (int j = 0; j < nc; j++) _mm512_mask_storeu_ps(dst + (j0 + j) * ldd + i0, rowMask, r[j]);
         }
     }

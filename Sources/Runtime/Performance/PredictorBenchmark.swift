@@ -26,12 +26,7 @@ public enum PredictorBenchmark {
         report("npsh predictor benchmark (OpenBLAS kernel \(BLAS.coreName))\n")
         let peak = sgemmPeak()
         report("sgemm peak, one thread, 1024³: \(fmt(peak, 1)) GFLOP/s; two cores: \(fmt(2 * peak, 1)) GFLOP/s\n")
-        let catalog = NB101Enumeration.enumerate()
-        let table = SyntheticLandscape.table(catalog)
-        var rng = RandomStream(seed: 1, path: ["benchmark"])
-        let train = rng.distinct(172, from: catalog.cells.count)
-        let labels = train.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
-        let config = FitConfig(shape: NetworkShape(kind: .gcn, layers: 3, dim: 144), epochs: 300, batch: 10, seed: 1)
+        let (catalog, train, labels, config) = paperFit()
         let t0 = monotonicSeconds()
         let p = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: defaultThreads)
         let fit = monotonicSeconds() - t0
@@ -162,17 +157,23 @@ public enum PredictorBenchmark {
         return f
     }
 
-    /// The fit alone, `rounds` times, each round the sgemm peak, the two-thread fit and the
-    /// one-thread fit back to back (so a noisy machine's ratios come from neighbouring
-    /// measurements), and the best of each: `scripts/bench-predictor fit`.
-    public static func runFit(rounds: Int, report: (String) -> Void) throws {
-        BLAS.useSingleThread()
+    /// The paper's fit on the synthetic landscape: 172 cells drawn from the "benchmark"
+    /// stream, their validation accuracies, D = 144, 300 epochs, batch 10.
+    static func paperFit() -> (catalog: NB101Catalog, train: [Int], labels: [Double], config: FitConfig) {
         let catalog = NB101Enumeration.enumerate()
         let table = SyntheticLandscape.table(catalog)
         var rng = RandomStream(seed: 1, path: ["benchmark"])
         let train = rng.distinct(172, from: catalog.cells.count)
         let labels = train.map { Double(table.budgets[0].run($0, 0).validationAccuracy) }
-        let config = FitConfig(shape: NetworkShape(kind: .gcn, layers: 3, dim: 144), epochs: 300, batch: 10, seed: 1)
+        return (catalog, train, labels, FitConfig(shape: NetworkShape(kind: .gcn, layers: 3, dim: 144), epochs: 300, batch: 10, seed: 1))
+    }
+
+    /// The fit alone, `rounds` times, each round the sgemm peak, the two-thread fit and the
+    /// one-thread fit back to back (so a noisy machine's ratios come from neighbouring
+    /// measurements), and the best of each: `scripts/bench-predictor fit`.
+    public static func runFit(rounds: Int, report: (String) -> Void) throws {
+        BLAS.useSingleThread()
+        let (catalog, train, labels, config) = paperFit()
         let flops = Double(flopsPerCell(config.shape)) * 3 * 172 * 300
         report("fit N=172, 300 epochs, D=144 (\(fmt(flops / 1e9, 0)) GFLOP), \(rounds) rounds: the sgemm peak, then the fit on two threads and on one\n")
         report("round   peak GFLOP/s   two threads s   of 2 cores' peak   one thread s   of 1 core's peak\n")
