@@ -24,55 +24,62 @@ static inline __attribute__((always_inline)) void prefetch_row_heads(const float
     __builtin_prefetch(c + D * (long)sizeof(float) + 64);
 }
 
+// One vertex of an inference layer from its neighbours' product rows (rows[j]: 2D floats,
+// forward half then backward): zf = Σ_j fw[j]·rows[j][d], zb = Σ_j bw[j]·rows[j][D + d]
+// from zero over j in order (zero weights skipped), the bias added last, then
+// h[d] = (relu(zf) + relu(zb)) / 2 stored into out, or added to it (pooling).
+static inline __attribute__((always_inline)) void vertex_relu_mean(const float *fw, const float *bw, const float *const *rows, long V,
+                                                                   long D, const float *bias, float *s, float *out, int add) {
+    float *sf = s, *sb = s + D;
+    for (long d = 0; d < 2 * D; d++) s[d] = 0;
+    for (long j = 0; j < V; j++) {
+        float w = fw[j];
+        if (w == 0) continue;
+        const float *xr = rows[j];
+        for (long d = 0; d < D; d++) sf[d] += w * xr[d];
+    }
+    for (long j = 0; j < V; j++) {
+        float w = bw[j];
+        if (w == 0) continue;
+        const float *xr = rows[j] + D;
+        for (long d = 0; d < D; d++) sb[d] += w * xr[d];
+    }
+    // Swift's max(v, 0) is (0 >= v ? 0 : v).
+    for (long d = 0; d < D; d++) {
+        float zf = sf[d] + bias[d], zb = sb[d] + bias[D + d];
+        float h = 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
+        if (add) out[d] += h; else out[d] = h;
+    }
+}
+
+// Each graph's vertices (all V, or with pool its first counts[b], averaged into pool).
+static inline __attribute__((always_inline)) void graph_relu_mean(const float *fb, const float *bb, const float *const *rows, long V,
+                                                                  long D, const float *bias, float *s, float *h, float *pool, long n) {
+    if (pool) {
+        for (long d = 0; d < D; d++) pool[d] = 0;
+        for (long i = 0; i < n; i++) vertex_relu_mean(fb + i * V, bb + i * V, rows, V, D, bias, s, pool, 1);
+        float inv = n > 0 ? 1 / (float)n : 0;
+        for (long d = 0; d < D; d++) pool[d] *= inv;
+    } else {
+        for (long i = 0; i < V; i++) vertex_relu_mean(fb + i * V, bb + i * V, rows, V, D, bias, s, h + i * D, 0);
+    }
+}
+
 NPSH_CLONES
 void npsh_bidirectional_layer_inference(const float *af, const float *ab, const float *p, const int32_t *map, long ldp,
                                         const float *bias, long B, long V, long D, float *h, float *pool,
                                         const int32_t *counts, float *s) {
-    float *sf = s, *sb = s + D;
-    const float *biasF = bias, *biasB = bias + D;
+    const float *rows[V > 0 ? V : 1];
     for (long b = 0; b < B; b++) {
-        const float *fb = af + b * V * V, *bb = ab + b * V * V;
-        long n = pool ? (long)counts[b] : V;
         // Rows read through a map are scattered over a large table: fetch the next graph's
         // while this one is computed.
         if (map && b + 1 < B) {
             long next = pool ? (long)counts[b + 1] : V;
             for (long j = 0; j < next; j++) prefetch_row_heads(p + (long)map[(b + 1) * V + j] * ldp, D);
         }
-        float *o = pool ? pool + b * D : 0;
-        if (o) for (long d = 0; d < D; d++) o[d] = 0;
-        for (long i = 0; i < n; i++) {
-            for (long d = 0; d < 2 * D; d++) s[d] = 0;
-            for (long j = 0; j < V; j++) {
-                float w = fb[i * V + j];
-                if (w == 0) continue;
-                const float *xr = p + (map ? (long)map[b * V + j] : b * V + j) * ldp;
-                for (long d = 0; d < D; d++) sf[d] += w * xr[d];
-            }
-            for (long j = 0; j < V; j++) {
-                float w = bb[i * V + j];
-                if (w == 0) continue;
-                const float *xr = p + (map ? (long)map[b * V + j] : b * V + j) * ldp + D;
-                for (long d = 0; d < D; d++) sb[d] += w * xr[d];
-            }
-            // Swift's max(v, 0) is (0 >= v ? 0 : v).
-            if (o) {
-                for (long d = 0; d < D; d++) {
-                    float zf = sf[d] + biasF[d], zb = sb[d] + biasB[d];
-                    o[d] += 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
-                }
-            } else {
-                float *hr = h + (b * V + i) * D;
-                for (long d = 0; d < D; d++) {
-                    float zf = sf[d] + biasF[d], zb = sb[d] + biasB[d];
-                    hr[d] = 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
-                }
-            }
-        }
-        if (o) {
-            float inv = n > 0 ? 1 / (float)n : 0;
-            for (long d = 0; d < D; d++) o[d] *= inv;
-        }
+        for (long j = 0; j < V; j++) rows[j] = p + (map ? (long)map[b * V + j] : b * V + j) * ldp;
+        graph_relu_mean(af + b * V * V, ab + b * V * V, rows, V, D, bias, s, h + b * V * D, pool ? pool + b * D : 0,
+                        pool ? (long)counts[b] : V);
     }
 }
 
@@ -111,39 +118,12 @@ void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, cons
 NPSH_CLONES
 void npsh_bidirectional_layer_pooled_rows(const float *af, const float *ab, const float *const *rows, const float *bias, long B, long V,
                                           long D, float *pool, const int32_t *counts, float *s) {
-    float *sf = s, *sb = s + D;
-    const float *biasF = bias, *biasB = bias + D;
     for (long b = 0; b < B; b++) {
-        const float *fb = af + b * V * V, *bb = ab + b * V * V;
-        const float *const *rb = rows + b * V;
-        long n = (long)counts[b];
         // The next graph's rows, scattered over a large table.
         if (b + 1 < B) {
             for (long j = 0; j < (long)counts[b + 1]; j++) prefetch_row_heads(rows[(b + 1) * V + j], D);
         }
-        float *o = pool + b * D;
-        for (long d = 0; d < D; d++) o[d] = 0;
-        for (long i = 0; i < n; i++) {
-            for (long d = 0; d < 2 * D; d++) s[d] = 0;
-            for (long j = 0; j < V; j++) {
-                float w = fb[i * V + j];
-                if (w == 0) continue;
-                const float *xr = rb[j];
-                for (long d = 0; d < D; d++) sf[d] += w * xr[d];
-            }
-            for (long j = 0; j < V; j++) {
-                float w = bb[i * V + j];
-                if (w == 0) continue;
-                const float *xr = rb[j] + D;
-                for (long d = 0; d < D; d++) sb[d] += w * xr[d];
-            }
-            for (long d = 0; d < D; d++) {
-                float zf = sf[d] + biasF[d], zb = sb[d] + biasB[d];
-                o[d] += 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
-            }
-        }
-        float inv = n > 0 ? 1 / (float)n : 0;
-        for (long d = 0; d < D; d++) o[d] *= inv;
+        graph_relu_mean(af + b * V * V, ab + b * V * V, rows + b * V, V, D, bias, s, 0, pool + b * D, (long)counts[b]);
     }
 }
 

@@ -247,7 +247,7 @@ public final class Ledger {
         let ended = (try? db.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempts WHERE trial = ? AND attempt = ?", arguments: [trial, attempt])
         }) ?? 0
-        return (ended ?? 0) == 0
+        return ended == 0
     }
 
     func write(_ body: (Database) throws -> Void) throws {
