@@ -44,9 +44,9 @@ final class GCNBody: NetworkBody {
     var dedupRows: [Int], dedupUnique: [Int]
     var distinctRowProducts = true
     /// The weights' transposes for backward's dH products, kept current by the fit (once per
-    /// step for both halves of a batch); when nil, backward transposes into its own buffers.
+    /// step for both halves of a batch); when nil, backward refreshes its own, made on first use.
     var transposed: TransposedWeights?
-    var ownTransposes: [FloatBuffer] = []
+    private var ownTransposes: TransposedWeights?
     var width: Int { shape.dim }
 
     init(_ shape: NetworkShape, capacity B: Int, layout: inout ParameterLayout) {
@@ -62,7 +62,6 @@ final class GCNBody: NetworkBody {
             h.append(FloatBuffer(rows * D))
             masks.append(FloatBuffer(rows * D))
         }
-        ownTransposes = inputs.map { FloatBuffer($0 * 2 * D) }
         af = FloatBuffer(B * V * V)
         ab = FloatBuffer(B * V * V)
         dh = FloatBuffer(rows * max(D, shape.opKinds))
@@ -128,6 +127,14 @@ final class GCNBody: NetworkBody {
         let B = batch.size, V = shape.vertices, D = shape.dim
         let dH = dh.pointer, dP = dp.pointer, dZ = dz.pointer
         meanPoolBackward(dPooled, counts: batch.counts, dH, batch: B, vertices: V, dim: D)
+        let wt: TransposedWeights
+        if let transposed {
+            wt = transposed
+        } else {
+            wt = ownTransposes ?? TransposedWeights(self)
+            ownTransposes = wt
+            wt.refresh(params)
+        }
         for l in stride(from: shape.layers - 1, through: 0, by: -1) {
             // Through dropout's mask and the ReLUs into dZ, dZ's rows into the bias gradient,
             // then dP = [Afᵀ·dZf | Abᵀ·dZb]   (B·V × 2D) (CKernels, one pass per graph).
@@ -139,11 +146,7 @@ final class GCNBody: NetworkBody {
             npsh_gemm(din, 2 * D, B * V, input, 1, din, dP, 2 * D, grads + weights[l], 2 * D, 1)
             if l > 0 {
                 // dH = dP · Wᵀ      (B·V, din), Wᵀ transposed once per step (see `transposed`)
-                let wt = transposed?.pointer(layer: l) ?? {
-                    npsh_transpose(params + weights[l], din, 2 * D, 2 * D, ownTransposes[l].pointer, din)
-                    return UnsafePointer(ownTransposes[l].pointer)
-                }()
-                npsh_gemm(B * V, din, 2 * D, dP, 2 * D, 1, wt, din, dH, din, 0)
+                npsh_gemm(B * V, din, 2 * D, dP, 2 * D, 1, wt.pointer(layer: l), din, dH, din, 0)
             }
         }
     }
