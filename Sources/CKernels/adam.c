@@ -9,8 +9,6 @@ void npsh_adam_update(float *restrict params, float *restrict grads, float *rest
                       float sqrt_bc2, float eps, float wd, float lrwd, int decoupled) {
     for (long i = 0; i < n; i++) {
         float p = params[i], g = grads2 ? grads[i] + grads2[i] : grads[i];
-        grads[i] = 0;
-        if (grads2) grads2[i] = 0;
         // Adam adds the L2 term to the gradient; AdamW shrinks the weight first.
         if (decoupled) p -= lrwd * decay * p; else g += wd * decay * p;
         float m1 = b1 * m[i] + c1 * g;
@@ -34,9 +32,7 @@ static inline __attribute__((always_inline, target("avx512f"))) __m512 adam_vect
     __m512 p = _mm512_maskz_loadu_ps(k, params), g = _mm512_maskz_loadu_ps(k, grads);
     if (grads2) {
         g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(k, grads2));
-        _mm512_mask_storeu_ps(grads2, k, _mm512_setzero_ps());
     }
-    _mm512_mask_storeu_ps(grads, k, _mm512_setzero_ps());
     if (decoupled) p = _mm512_sub_ps(p, _mm512_mul_ps(_mm512_mul_ps(lrwd, decay), p));
     else g = _mm512_add_ps(g, _mm512_mul_ps(_mm512_mul_ps(wd, decay), p));
     __m512 m1 = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_maskz_loadu_ps(k, m)), _mm512_mul_ps(c1, g));

@@ -9,8 +9,10 @@
 /// the square root vectorises: Swift lowers SIMD squareRoot lane by lane with an errno
 /// fallback. Built with -fno-math-errno and -ffp-contract=off: every operation is the
 /// correctly rounded IEEE one, in the order written, so the bits are those of the scalar form.
-/// grads and grads2 are read and then set to zero, ready for the next step's accumulation
-/// (one pass over them instead of a separate clearing pass per step).
+/// grads and grads2 are only read: each half of a fit clears its own gradient before its
+/// backward pass, on its own thread, so that a two-thread step's optimizer, which reads both
+/// halves' gradients, does not also write into the other core's (a line written there would
+/// have to travel back before that core's next accumulation into it).
 /// `decay` (0 or 1) is the weight decay's factor for all n parameters: the optimizer calls
 /// this once per run of parameters that share it (a tensor's weights, its biases).
 void npsh_adam_update(float *params, float *grads, float *grads2, float *m, float *v, float decay, long n,

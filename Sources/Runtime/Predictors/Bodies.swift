@@ -47,6 +47,10 @@ final class GCNBody: NetworkBody {
     /// step for both halves of a batch); when nil, backward refreshes its own, made on first use.
     var transposed: TransposedWeights?
     private var ownTransposes: TransposedWeights?
+    /// Whether backward stores the layers' weight gradients instead of adding them to
+    /// `grads` (a fit's half, which clears only the rest: one pass less over most of its
+    /// gradient; a product's chain from zero stored is bit for bit zero plus that chain).
+    var storesWeightGradients = false
     var width: Int { shape.dim }
 
     init(_ shape: NetworkShape, capacity B: Int, layout: inout ParameterLayout) {
@@ -142,8 +146,8 @@ final class GCNBody: NetworkBody {
                                               B, V, D, dZ, grads + biases[l], dP)
             let din = inputs[l]
             let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
-            // dW += Hᵀ · dP    (din, 2D)
-            npsh_gemm(din, 2 * D, B * V, input, 1, din, dP, 2 * D, grads + weights[l], 2 * D, 1)
+            // dW += Hᵀ · dP    (din, 2D), or dW = Hᵀ · dP (storesWeightGradients)
+            npsh_gemm(din, 2 * D, B * V, input, 1, din, dP, 2 * D, grads + weights[l], 2 * D, storesWeightGradients ? 0 : 1)
             if l > 0 {
                 // dH = dP · Wᵀ      (B·V, din), Wᵀ transposed once per step (see `transposed`)
                 npsh_gemm(B * V, din, 2 * D, dP, 2 * D, 1, wt.pointer(layer: l), din, dH, din, 0)

@@ -483,26 +483,47 @@ final class FitMembers: @unchecked Sendable {
     }
 }
 
-/// One half of a training batch: its network, inputs, dL/dz and gradient (zero between
-/// steps: the optimizer clears it as it reads it).
+/// One half of a training batch: its network, inputs, dL/dz and gradient, which the half
+/// clears before each backward pass on the thread that runs it (the optimizer only reads
+/// it: clearing the other half's gradient would move its lines to this core and back).
 final class FitHalf: @unchecked Sendable {
     let net: Network
     let batch: InputBatch
     let dz: FloatBuffer
     let grads: FloatBuffer
+    /// The parts of `grads` cleared before each backward pass: all of it, but for a GCN's
+    /// weight matrices, whose gradients its backward stores.
+    let cleared: [Range<Int>]
 
     init(shape: NetworkShape, capacity: Int) {
         net = Network(shape: shape, capacity: capacity)
         batch = InputBatch(capacity: capacity, vertices: shape.vertices, opKinds: shape.opKinds)
         dz = FloatBuffer(capacity)
-        grads = FloatBuffer(net.layout.count)
+        let count = net.layout.count
+        grads = FloatBuffer(count)
+        var stored: [Range<Int>] = []
+        if let gcn = net.body as? GCNBody {
+            gcn.storesWeightGradients = true
+            stored = zip(gcn.weights, gcn.inputs).map { $0..<($0 + $1 * 2 * shape.dim) }.sorted { $0.lowerBound < $1.lowerBound }
+        }
+        var rest: [Range<Int>] = [], start = 0
+        for r in stored {
+            if r.lowerBound > start { rest.append(start..<r.lowerBound) }
+            start = r.upperBound
+        }
+        if start < count { rest.append(start..<count) }
+        cleared = rest
+    }
+
+    /// Clears the gradient's accumulated parts (see `cleared`), on the thread that runs the half.
+    private func clearGradient() {
+        for r in cleared { (grads.pointer + r.lowerBound).update(repeating: 0, count: r.count) }
     }
 
     /// Forward and backward over members[range]; gradients of the batch's mean loss (over
     /// `batchSize`) into `grads`, each member's loss into members.losses.
     func run<T: GraphWritable>(params: FloatBuffer, cells: [T], indices: [Int], targets: [Float], members: FitMembers, range: Range<Int>,
                                batchSize b: Int, config: FitConfig, unit: Float, dropout: RandomStream) {
-        // grads is zero here: the optimizer clears it as it reads it.
         batch.fill(cells, ArraySlice(range.map { indices[members.items[$0]] }))
         var rng = dropout
         let z = net.forward(params.pointer, batch, training: true, rng: &rng)
@@ -511,6 +532,7 @@ final class FitHalf: @unchecked Sendable {
             members.losses[m] = l
             dz.pointer[k] = g / Float(b)
         }
+        clearGradient()
         net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
     }
 
@@ -523,6 +545,7 @@ final class FitHalf: @unchecked Sendable {
 
     /// The backward half of a pairwise step, from `dz` (set by the caller) into `grads`.
     func backward(params: FloatBuffer) {
+        clearGradient()
         net.backward(params.pointer, grads.pointer, batch, dz: dz.pointer)
     }
 }

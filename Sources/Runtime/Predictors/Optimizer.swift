@@ -40,7 +40,7 @@ final class AdamOptimizer {
     }
 
     /// θ ← update(θ, g) at learning rate `lr`, where g is `grads`, plus `plus` when given
-    /// (the two halves of a batch); both are left zero for the next step's accumulation.
+    /// (the two halves of a batch); both are only read (each half clears its own, FitHalf).
     /// CKernels' npsh_adam_update does the formula above element by element, vectorised, once
     /// per run of parameters with one decay factor; with `threads` ≥ 2 the two halves of the
     /// parameters are updated on two threads — elementwise, so the same bits.
