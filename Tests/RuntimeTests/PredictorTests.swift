@@ -203,6 +203,38 @@ final class PredictorTests: XCTestCase {
         XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern))
     }
 
+    /// A fit's half clears what it accumulates and stores a GCN's weight gradients: two steps
+    /// in a row over the same members give the gradient a backward pass adds into zeros, bit
+    /// for bit (nothing of the step before survives).
+    func testFitHalfGradientIsEachStepsOwn() {
+        let catalog = Space.catalog
+        let shape = NetworkShape(kind: .gcn, layers: 3, dim: 24, fc: [8], dropout: 0.1)
+        let config = FitConfig(shape: shape, seed: 3)
+        let params = FloatBuffer(Predictor.initialParameters(config, labels: [0.9, 0.8]))
+        let indices = [11, 4_000, 77_777, 123_456, 300_001], targets: [Float] = [0.2, -0.4, 1.1, 0.0, -0.7]
+        let members = FitMembers(capacity: 5)
+        for k in 0..<5 { members.items[k] = k }
+        let half = FitHalf(shape: shape, capacity: 5)
+        XCTAssertFalse(half.cleared.isEmpty)
+        let stream = RandomStream(seed: 9, path: ["dropout"])
+        var steps: [[Float]] = []
+        for _ in 0..<2 {
+            half.run(params: params, cells: catalog.cells, indices: indices, targets: targets, members: members, range: 0..<5, batchSize: 5,
+                     config: config, unit: 1, dropout: stream)
+            steps.append(half.grads.array)
+        }
+        // The same pass into a zeroed gradient, adding as GCNBody does by default.
+        let plain = FitHalf(shape: shape, capacity: 5)
+        (plain.net.body as! GCNBody).storesWeightGradients = false
+        plain.grads.zero()
+        plain.run(params: params, cells: catalog.cells, indices: indices, targets: targets, members: members, range: 0..<5, batchSize: 5,
+                  config: config, unit: 1, dropout: stream)
+        func differing(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
+        XCTAssertTrue(steps[0].contains { $0 != 0 })
+        XCTAssertEqual(differing(steps[0], steps[1]), 0, "the second step's gradient")
+        XCTAssertEqual(differing(steps[0], plain.grads.array), 0, "against a backward that adds into zeros")
+    }
+
     func testKendallMatchesTheQuadraticReferenceWithTies() {
         var rng = RandomStream(seed: 8)
         for n in [2, 3, 10, 57, 300] {
