@@ -53,6 +53,9 @@ final class GCNBody: NetworkBody {
     var storesWeightGradients = false
     var width: Int { shape.dim }
 
+    /// The parameters of layer l's weight matrix (its input width × 2D, row-major).
+    func weightRange(_ l: Int) -> Range<Int> { weights[l]..<(weights[l] + inputs[l] * 2 * shape.dim) }
+
     init(_ shape: NetworkShape, capacity B: Int, layout: inout ParameterLayout) {
         self.shape = shape
         let V = shape.vertices, D = shape.dim, rows = B * V
@@ -161,12 +164,12 @@ final class GCNBody: NetworkBody {
 /// then written by the optimizer as it updates the weights (`matrices`).
 final class TransposedWeights: @unchecked Sendable {
     let shape: NetworkShape
-    let offsets: [Int], sources: [Int], inputs: [Int]
+    let offsets: [Int], sources: [Range<Int>], inputs: [Int]
     let buffer: FloatBuffer
 
     init(_ body: GCNBody) {
         shape = body.shape
-        sources = body.weights
+        sources = body.weights.indices.map(body.weightRange)
         inputs = body.inputs
         var offsets: [Int] = [], total = 0
         for din in body.inputs {
@@ -180,7 +183,7 @@ final class TransposedWeights: @unchecked Sendable {
     /// Transposes the current weights (layer 0's are never needed: it has no dH).
     func refresh(_ params: UnsafePointer<Float>) {
         for l in 1..<max(1, inputs.count) {
-            npsh_transpose(params + sources[l], inputs[l], 2 * shape.dim, 2 * shape.dim, buffer.pointer + offsets[l], inputs[l])
+            npsh_transpose(params + sources[l].lowerBound, inputs[l], 2 * shape.dim, 2 * shape.dim, buffer.pointer + offsets[l], inputs[l])
         }
     }
 
@@ -190,7 +193,7 @@ final class TransposedWeights: @unchecked Sendable {
     /// (AdamOptimizer.transposing): every layer's but the first.
     var matrices: [(range: Range<Int>, rows: Int, cols: Int, destination: UnsafeMutablePointer<Float>)] {
         (1..<max(1, inputs.count)).map { l in
-            (sources[l]..<(sources[l] + inputs[l] * 2 * shape.dim), inputs[l], 2 * shape.dim, buffer.pointer + offsets[l])
+            (sources[l], inputs[l], 2 * shape.dim, buffer.pointer + offsets[l])
         }
     }
 }

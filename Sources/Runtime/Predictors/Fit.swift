@@ -504,7 +504,7 @@ final class FitHalf: @unchecked Sendable {
         var stored: [Range<Int>] = []
         if let gcn = net.body as? GCNBody {
             gcn.storesWeightGradients = true
-            stored = zip(gcn.weights, gcn.inputs).map { $0..<($0 + $1 * 2 * shape.dim) }.sorted { $0.lowerBound < $1.lowerBound }
+            stored = gcn.weights.indices.map(gcn.weightRange)  // in parameter order
         }
         var rest: [Range<Int>] = [], start = 0
         for r in stored {
