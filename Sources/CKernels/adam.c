@@ -93,19 +93,32 @@ void npsh_blend(float *restrict average, const float *restrict x, long n, float 
     for (long i = 0; i < n; i++) average[i] = d * average[i] + e * x[i];
 }
 
+// The draws first (the generator's chain alone, 64 draws at a time, their 16-bit uniforms
+// kept), then the masks from them in a loop that vectorises: for a 16-bit u,
+// (u << 48) < threshold exactly when u < ⌈threshold / 2⁴⁸⌉.
+NPSH_CLONES
+void npsh_dropout_mask(float *restrict mask, long n, uint64_t threshold, float keep, uint64_t *state) {
+    uint32_t limit = (uint32_t)(threshold >> 48) + ((threshold & 0xffffffffffffull) != 0);
+    uint64_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
+    uint16_t u[256];
+    for (long i = 0; i < n; i += 256) {
+        long m = n - i < 256 ? n - i : 256;
+        for (long d = 0; d < (m + 3) / 4; d++) {
+            uint64_t a = s1 * 5, r = ((a << 7) | (a >> 57)) * 9, t = s1 << 17;
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+            s2 ^= t;
+            s3 = (s3 << 45) | (s3 >> 19);
+            for (int k = 0; k < 4; k++) u[4 * d + k] = (uint16_t)(r >> (16 * k));
+        }
+        for (long k = 0; k < m; k++) mask[i + k] = (uint32_t)u[k] < limit ? 0.0f : keep;
+    }
+    state[0] = s0; state[1] = s1; state[2] = s2; state[3] = s3;
+}
+
 NPSH_CLONES
 void npsh_dropout(float *restrict x, float *restrict mask, long n, uint64_t threshold, float keep, uint64_t *state) {
-    uint64_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
-    for (long i = 0; i < n; i += 4) {
-        uint64_t a = s1 * 5, r = ((a << 7) | (a >> 57)) * 9, t = s1 << 17;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 45) | (s3 >> 19);
-        long m = n - i < 4 ? n - i : 4;
-        for (long k = 0; k < m; k++) mask[i + k] = (((r >> (16 * k)) & 0xffff) << 48) < threshold ? 0.0f : keep;
-    }
+    npsh_dropout_mask(mask, n, threshold, keep, state);
     for (long i = 0; i < n; i++) x[i] *= mask[i];
-    state[0] = s0; state[1] = s1; state[2] = s2; state[3] = s3;
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -4,7 +4,7 @@
 // o[d] += w[j·stride] · x[j·ldx + d] for j = 0 … V−1 in order, d < D, skipping zero weights:
 // one direction of a propagation step for one vertex (stride 1: a row of A; stride V: a
 // column, Aᵀ). Inlined into each copy of the kernels that call it.
-static inline __attribute__((always_inline)) void add_weighted_rows(float *o, const float *w, long stride, const float *x, long ldx,
+static inline __attribute__((always_inline)) void add_weighted_rows(float *restrict o, const float *w, long stride, const float *restrict x, long ldx,
                                                                     long V, long D) {
     for (long j = 0; j < V; j++) {
         float wj = w[j * stride];
@@ -127,20 +127,34 @@ void npsh_bidirectional_layer_pooled_rows(const float *af, const float *ab, cons
     }
 }
 
+// o[c] = 0 and o[c] += x[c] for c < n (separate streams, so each loop vectorises).
+static inline __attribute__((always_inline)) void zero_floats(float *restrict o, long n) {
+    for (long c = 0; c < n; c++) o[c] = 0;
+}
+static inline __attribute__((always_inline)) void add_floats(float *restrict o, const float *restrict x, long n) {
+    for (long c = 0; c < n; c++) o[c] += x[c];
+}
+
 NPSH_CLONES
-void npsh_bidirectional_layer_train(const float *af, const float *ab, const float *p, const float *bias, long B, long V, long D, float *z,
-                                    float *h) {
+void npsh_bidirectional_layer_train(const float *af, const float *ab, const float *p, const float *bias, long B, long V, long D,
+                                    const float *mask, float *z, float *h) {
     for (long b = 0; b < B; b++) {
         const float *fb = af + b * V * V, *bb = ab + b * V * V;
+        const float *pf = p + b * V * 2 * D, *pb = pf + D;
         for (long i = 0; i < V; i++) {
-            float *zr = z + (b * V + i) * 2 * D, *hr = h + (b * V + i) * D;
-            for (long c = 0; c < 2 * D; c++) zr[c] = 0;
-            add_weighted_rows(zr, fb + i * V, 1, p + b * V * 2 * D, 2 * D, V, D);
-            add_weighted_rows(zr + D, bb + i * V, 1, p + b * V * 2 * D + D, 2 * D, V, D);
-            for (long c = 0; c < 2 * D; c++) zr[c] += bias[c];
-            for (long d = 0; d < D; d++) {
-                float zf = zr[d], zb = zr[D + d];
-                hr[d] = 0.5f * ((0 >= zf ? 0 : zf) + (0 >= zb ? 0 : zb));
+            long r = b * V + i;
+            float *restrict zf = z + r * 2 * D, *restrict zb = zf + D, *restrict hr = h + r * D;
+            zero_floats(zf, D);
+            zero_floats(zb, D);
+            add_weighted_rows(zf, fb + i * V, 1, pf, 2 * D, V, D);
+            add_weighted_rows(zb, bb + i * V, 1, pb, 2 * D, V, D);
+            add_floats(zf, bias, D);
+            add_floats(zb, bias + D, D);
+            if (mask) {
+                const float *restrict mr = mask + r * D;
+                for (long d = 0; d < D; d++) hr[d] = 0.5f * ((0 >= zf[d] ? 0 : zf[d]) + (0 >= zb[d] ? 0 : zb[d])) * mr[d];
+            } else {
+                for (long d = 0; d < D; d++) hr[d] = 0.5f * ((0 >= zf[d] ? 0 : zf[d]) + (0 >= zb[d] ? 0 : zb[d]));
             }
         }
     }
@@ -153,21 +167,32 @@ void npsh_bidirectional_layer_backward(const float *af, const float *ab, const f
         const float *fb = af + b * V * V, *bb = ab + b * V * V;
         for (long i = 0; i < V; i++) {
             long r = b * V + i;
-            const float *zr = z + r * 2 * D, *g = dh + r * D, *m = mask ? mask + r * D : 0;
-            float *of = dz + r * 2 * D, *ob = of + D;
-            for (long d = 0; d < D; d++) {
-                float gd = m ? g[d] * m[d] : g[d];
-                float half = 0.5f * gd;
-                of[d] = zr[d] > 0 ? half : 0;
-                ob[d] = zr[D + d] > 0 ? half : 0;
+            const float *restrict zf = z + r * 2 * D, *restrict zb = zf + D, *restrict g = dh + r * D;
+            float *restrict of = dz + r * 2 * D, *restrict ob = of + D;
+            if (mask) {
+                const float *restrict m = mask + r * D;
+                for (long d = 0; d < D; d++) {
+                    float half = 0.5f * (g[d] * m[d]);
+                    of[d] = zf[d] > 0 ? half : 0;
+                    ob[d] = zb[d] > 0 ? half : 0;
+                }
+            } else {
+                for (long d = 0; d < D; d++) {
+                    float half = 0.5f * g[d];
+                    of[d] = zf[d] > 0 ? half : 0;
+                    ob[d] = zb[d] > 0 ? half : 0;
+                }
             }
-            for (long c = 0; c < 2 * D; c++) dbias[c] += of[c];
+            add_floats(dbias, of, D);
+            add_floats(dbias + D, ob, D);
         }
+        const float *dzf = dz + b * V * 2 * D, *dzb = dzf + D;
         for (long i = 0; i < V; i++) {
-            float *o = dp + (b * V + i) * 2 * D;
-            for (long c = 0; c < 2 * D; c++) o[c] = 0;
-            add_weighted_rows(o, fb + i, V, dz + b * V * 2 * D, 2 * D, V, D);
-            add_weighted_rows(o + D, bb + i, V, dz + b * V * 2 * D + D, 2 * D, V, D);
+            float *restrict of = dp + (b * V + i) * 2 * D, *restrict ob = of + D;
+            zero_floats(of, D);
+            zero_floats(ob, D);
+            add_weighted_rows(of, fb + i, V, dzf, 2 * D, V, D);
+            add_weighted_rows(ob, bb + i, V, dzb, 2 * D, V, D);
         }
     }
 }

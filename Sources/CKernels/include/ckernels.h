@@ -57,6 +57,9 @@ void npsh_adam_update_transposing(float *params, float *grads, float *grads2, fl
 /// uniform, scaled to 64 bits, is below `threshold` (the rate × 2⁶⁴), else `keep`; then
 /// x[i] ×= mask[i]. The draws and the arithmetic of Kernels.swift's dropoutReference.
 void npsh_dropout(float *x, float *mask, long n, uint64_t threshold, float keep, uint64_t *state);
+/// npsh_dropout's draws alone: the masks (the same values, the same state afterwards), x
+/// left to the caller.
+void npsh_dropout_mask(float *mask, long n, uint64_t threshold, float keep, uint64_t *state);
 
 /// Sets the calling thread to flush subnormal floats to zero, as inputs and as results (SSE's
 /// FTZ and DAZ; FZ on ARM). A fit's late gradients and optimizer moments drift into the
@@ -88,9 +91,10 @@ void npsh_bidirectional_layer_inference(const float *af, const float *ab, const 
 /// A bidirectional GCN layer's training forward after its product P = H·[Wf | Wb] (B·V rows
 /// of 2D): z = [Af·Pf | Ab·Pb] + bias, stored for the backward pass, and
 /// h = (relu(zf) + relu(zb)) / 2, each sum from zero over j in order (zero weights skipped),
-/// the bias added last, relu(v) = (0 >= v ? 0 : v).
-void npsh_bidirectional_layer_train(const float *af, const float *ab, const float *p, const float *bias, long B, long V, long D, float *z,
-                                    float *h);
+/// the bias added last, relu(v) = (0 >= v ? 0 : v); then h ×= mask (dropout's, B·V rows of
+/// D, drawn beforehand) when mask is not NULL, as npsh_dropout would multiply it.
+void npsh_bidirectional_layer_train(const float *af, const float *ab, const float *p, const float *bias, long B, long V, long D,
+                                    const float *mask, float *z, float *h);
 
 /// Its backward from dL/dh (B·V rows of D; times dropout's mask when mask is not NULL):
 /// dz = [dh/2 ⊙ (zf > 0) | dh/2 ⊙ (zb > 0)], dbias (2D) += the rows of dz in order, and

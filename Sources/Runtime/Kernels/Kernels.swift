@@ -60,6 +60,14 @@ func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer
     rng.withState { npsh_dropout(x, mask, n, threshold, keep, $0) }
 }
 
+/// dropoutForward's draws alone: the masks (the same values, the same stream state after),
+/// for a caller that multiplies by them itself (a GCN layer's fused pass).
+func dropoutMask(_ mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
+    let keep = 1 / (1 - p)
+    let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
+    rng.withState { npsh_dropout_mask(mask, n, threshold, keep, $0) }
+}
+
 /// The scalar form of dropoutForward (npsh_dropout in C), for tests: one 64-bit draw gives
 /// four 16-bit uniforms; p is compared at 16-bit resolution. The masks are drawn first, then
 /// x is multiplied by them.

@@ -89,11 +89,12 @@ final class GCNBody: NetworkBody {
             let input = l == 0 ? UnsafePointer(batch.ops.pointer) : UnsafePointer(h[l - 1].pointer)
             // P = H · [Wf | Wb]        (B·V, 2D)
             npsh_gemm(B * V, 2 * D, inputs[l], input, inputs[l], 1, params + weights[l], 2 * D, p[l].pointer, 2 * D, 0)
-            // Z = [Af·Pf | Ab·Pb] + b, H = (relu(Zf) + relu(Zb)) / 2 (CKernels, one pass).
-            npsh_bidirectional_layer_train(af.pointer, ab.pointer, p[l].pointer, params + biases[l], B, V, D, z[l].pointer, h[l].pointer)
-            if shape.dropout > 0 {
-                dropoutForward(h[l].pointer, mask: masks[l].pointer, count: B * V * D, rate: shape.dropout, rng: &rng)
-            }
+            // Z = [Af·Pf | Ab·Pb] + b, H = (relu(Zf) + relu(Zb)) / 2 times dropout's mask, drawn
+            // first (CKernels, one pass).
+            let dropout = shape.dropout > 0
+            if dropout { dropoutMask(masks[l].pointer, count: B * V * D, rate: shape.dropout, rng: &rng) }
+            npsh_bidirectional_layer_train(af.pointer, ab.pointer, p[l].pointer, params + biases[l], B, V, D, dropout ? masks[l].pointer : nil,
+                                           z[l].pointer, h[l].pointer)
         }
         meanPool(h[shape.layers - 1].pointer, counts: batch.counts, pooled, batch: B, vertices: V, dim: D)
     }
