@@ -150,11 +150,10 @@ void npsh_bidirectional_layer_train(const float *af, const float *ab, const floa
             add_weighted_rows(zb, bb + i * V, 1, pb, 2 * D, V, D);
             add_floats(zf, bias, D);
             add_floats(zb, bias + D, D);
-            if (mask) {
-                const float *restrict mr = mask + r * D;
-                for (long d = 0; d < D; d++) hr[d] = 0.5f * ((0 >= zf[d] ? 0 : zf[d]) + (0 >= zb[d] ? 0 : zb[d])) * mr[d];
-            } else {
-                for (long d = 0; d < D; d++) hr[d] = 0.5f * ((0 >= zf[d] ? 0 : zf[d]) + (0 >= zb[d] ? 0 : zb[d]));
+            const float *mr = mask ? mask + r * D : 0;
+            for (long d = 0; d < D; d++) {
+                float hd = 0.5f * ((0 >= zf[d] ? 0 : zf[d]) + (0 >= zb[d] ? 0 : zb[d]));
+                hr[d] = mr ? hd * mr[d] : hd;
             }
         }
     }
@@ -169,19 +168,11 @@ void npsh_bidirectional_layer_backward(const float *af, const float *ab, const f
             long r = b * V + i;
             const float *restrict zf = z + r * 2 * D, *restrict zb = zf + D, *restrict g = dh + r * D;
             float *restrict of = dz + r * 2 * D, *restrict ob = of + D;
-            if (mask) {
-                const float *restrict m = mask + r * D;
-                for (long d = 0; d < D; d++) {
-                    float half = 0.5f * (g[d] * m[d]);
-                    of[d] = zf[d] > 0 ? half : 0;
-                    ob[d] = zb[d] > 0 ? half : 0;
-                }
-            } else {
-                for (long d = 0; d < D; d++) {
-                    float half = 0.5f * g[d];
-                    of[d] = zf[d] > 0 ? half : 0;
-                    ob[d] = zb[d] > 0 ? half : 0;
-                }
+            const float *m = mask ? mask + r * D : 0;
+            for (long d = 0; d < D; d++) {
+                float half = 0.5f * (m ? g[d] * m[d] : g[d]);
+                of[d] = zf[d] > 0 ? half : 0;
+                ob[d] = zb[d] > 0 ? half : 0;
             }
             add_floats(dbias, of, D);
             add_floats(dbias + D, ob, D);

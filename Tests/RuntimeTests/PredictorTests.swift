@@ -345,7 +345,7 @@ final class PredictorTests: XCTestCase {
                 var q = p.array, m = [Float](repeating: 0, count: n), v = m
                 for step in 1...3 {
                     let ga = (0..<n).map { _ in Float(rng.uniform() - 0.5) }, g2a = (0..<n).map { _ in Float(rng.uniform() - 0.5) }
-                    // The optimizer clears the gradients it reads: each call gets its own copy.
+                    // Each call gets its own copy of the gradients (the optimizer only reads them).
                     let g = FloatBuffer(ga), g2 = FloatBuffer(g2a), h = FloatBuffer(ga), h2 = FloatBuffer(g2a)
                     opt.update(p.pointer, g.pointer, plus: g2.pointer, count: n, lr: 0.01)
                     threaded.update(pt.pointer, h.pointer, plus: h2.pointer, count: n, lr: 0.01, threads: 2)

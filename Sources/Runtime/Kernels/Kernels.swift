@@ -55,17 +55,20 @@ func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, 
 
 /// Inverted dropout: x *= mask, where mask is 0 or 1/(1-p), drawn from `rng`.
 func dropoutForward(_ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
-    let keep = 1 / (1 - p)
-    let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
+    let (threshold, keep) = dropoutConstants(p)
     rng.withState { npsh_dropout(x, mask, n, threshold, keep, $0) }
 }
 
 /// dropoutForward's draws alone: the masks (the same values, the same stream state after),
 /// for a caller that multiplies by them itself (a GCN layer's fused pass).
 func dropoutMask(_ mask: UnsafeMutablePointer<Float>, count n: Int, rate p: Float, rng: inout RandomStream) {
-    let keep = 1 / (1 - p)
-    let threshold = UInt64(Double(p) * 18_446_744_073_709_551_616.0)
+    let (threshold, keep) = dropoutConstants(p)
     rng.withState { npsh_dropout_mask(mask, n, threshold, keep, $0) }
+}
+
+/// The C dropout's arguments for rate p: the drop threshold (p × 2⁶⁴) and the kept values' scale.
+private func dropoutConstants(_ p: Float) -> (threshold: UInt64, keep: Float) {
+    (UInt64(Double(p) * 18_446_744_073_709_551_616.0), 1 / (1 - p))
 }
 
 /// The scalar form of dropoutForward (npsh_dropout in C), for tests: one 64-bit draw gives
