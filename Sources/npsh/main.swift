@@ -207,6 +207,8 @@ struct Benchmark: ParsableCommand {
             try PredictorBenchmark.run(reference: phase, report: writeOut)
         case "fit":
             try PredictorBenchmark.runFit(rounds: phase.flatMap(Int.init) ?? 3, report: writeOut)
+        case "predict":
+            try PredictorBenchmark.runPredict(rounds: phase.flatMap(Int.init) ?? 3, report: writeOut)
         case "trainer":
             try TrainerBenchmark.run(directory: dir ?? makeTemporaryDirectory(prefix: "npsh-bench-trainer"), trials: 2000,
                                      reference: phase.flatMap(Double.init), report: writeOut)
@@ -214,7 +216,7 @@ struct Benchmark: ParsableCommand {
             guard let phase, let dir else { throw ValidationError("'phase' needs a phase name and --dir") }
             let (seconds, kib) = try IOBenchmark.phase(phase, directory: dir)
             writeOut("\(seconds) \(kib)\n")
-        default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor, fit, trainer")
+        default: throw ValidationError("unknown benchmark '\(which)'; available: io, predictor, fit, predict, trainer")
         }
     }
 }

@@ -149,7 +149,8 @@ final class InferenceTests: XCTestCase {
 
     /// With a folder, the whole-space analysis goes to disk: the next session (memory
     /// cleared) reads it back and predicts the same bits; a file with a flipped byte or cut
-    /// short is not used but made again; other graphs get another file.
+    /// short is not used but made again; other graphs get another file; writing one removes
+    /// an earlier version's files and nothing else.
     func testAnalysisFileRoundTripAndDamage() throws {
         let folder = makeTemporaryDirectory(prefix: "npsh-structure-test")
         StructureCache.shared.clear()
@@ -161,8 +162,14 @@ final class InferenceTests: XCTestCase {
         func run() -> [UInt32] {
             StructuredInference.outputs(shape: shape, params: params, cells: cells, indices: idx, threads: 2).map(\.bitPattern)
         }
+        let stale = folder + "/structure-v1-00000000000000000000000000000000-n6000-L3-V7-F5-R1.bin"
+        let kept = folder + "/structure-notes.txt"
+        try FileManagerless.write(Array("old".utf8), to: stale)
+        try FileManagerless.write(Array("mine".utf8), to: kept)
         let first = run()
         XCTAssertEqual(StructureCache.shared.lastSource, "computed")
+        XCTAssertNil(fileStatus(stale), "an earlier version's analysis is removed")
+        XCTAssertNotNil(fileStatus(kept), "other files are left alone")
         let maxRows = StructuredInference.tableBytes / (2 * 12 * 4)
         let file = folder + "/" + StructureFile.name(cells, shape: shape, maxRows: maxRows)
         XCTAssertNotNil(fileStatus(file), "the analysis is written")
@@ -188,6 +195,15 @@ final class InferenceTests: XCTestCase {
         var other = cells
         other.swapAt(0, 1)
         XCTAssertNotEqual(StructureFile.name(other, shape: shape, maxRows: maxRows), StructureFile.name(cells, shape: shape, maxRows: maxRows))
+        // The name is digested in two halves (blocks 0–2 and 3–5 of 1,024 cells): a change in
+        // either, or cells moved from one half to the other, changes it.
+        var late = cells
+        late.swapAt(5000, 5001)
+        XCTAssertNotEqual(StructureFile.name(late, shape: shape, maxRows: maxRows), StructureFile.name(cells, shape: shape, maxRows: maxRows))
+        var across = cells
+        across.swapAt(3000, 3100)
+        XCTAssertNotEqual(StructureFile.name(across, shape: shape, maxRows: maxRows), StructureFile.name(cells, shape: shape, maxRows: maxRows))
+        XCTAssertEqual(StructureFile.name(Array(cells), shape: shape, maxRows: maxRows), StructureFile.name(cells, shape: shape, maxRows: maxRows))
     }
 
     /// A large table's block goes back for reuse (no page clearing for the next prediction's),

@@ -1,4 +1,5 @@
 @testable import Runtime
+import CKernels
 import XCTest
 
 final class SupportCodecTests: XCTestCase {
@@ -33,6 +34,26 @@ final class SupportCodecTests: XCTestCase {
         let first = bytes[0..<333].withUnsafeBytes { CRC32C.checksum($0.baseAddress!, count: $0.count) }
         let both = bytes[333...].withUnsafeBytes { CRC32C.checksum($0.baseAddress!, count: $0.count, seed: first) }
         XCTAssertEqual(whole, both)
+    }
+
+    /// The instruction's CRC (three interleaved streams joined by shifting, for buffers of
+    /// 24 KiB or more) against the table's, over lengths and starts that cross every joint.
+    func testCRC32CInstructionMatchesTheTable() throws {
+        try XCTSkipUnless(npsh_crc32c_available() != 0, "this CPU has no SSE4.2 CRC-32C instruction; the table serves alone")
+        var rng = RandomStream(seed: 3, path: ["crc"])
+        let bytes = (0..<300_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        bytes.withUnsafeBytes { b in
+            let base = b.baseAddress!
+            var lengths = Array(0..<80) + [8191, 8192, 8193, 24_575, 24_576, 24_577, 49_152, 73_731, 299_990]
+            lengths += (0..<40).map { _ in Int(rng.next() % 290_000) }
+            for (k, n) in lengths.enumerated() {
+                let start = k % 13
+                let seed = k % 3 == 0 ? 0 : UInt32(truncatingIfNeeded: rng.next())
+                XCTAssertEqual(npsh_crc32c(seed, base + start, n), CRC32C.software(base + start, count: n, seed: seed),
+                               "\(n) bytes from \(start), seed \(seed)")
+            }
+        }
+        XCTAssertEqual(npsh_crc32c(0, Array("123456789".utf8), 9), 0xE306_9283)
     }
 
     func testBase64() {

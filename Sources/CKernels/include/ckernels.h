@@ -168,6 +168,16 @@ int npsh_status_signal(int status);
 /// pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not export.
 int npsh_pipe(int fds[2]);
 
+/// Whether npsh_crc32c can run (x86-64 with SSE4.2).
+int npsh_crc32c_available(void);
+/// The CRC-32C (Castagnoli) of n bytes at data, continuing from `crc` (0 to start): the
+/// table-driven CRC32C.checksum's value, with the SSE4.2 instruction over three interleaved
+/// streams. Only when npsh_crc32c_available().
+uint32_t npsh_crc32c(uint32_t crc, const void *data, long n);
+/// Feeds n 32-bit words to eight independent 64-bit chains, lane l taking words l, l + 8, …
+/// (a cache file's name digest: fast, and any one changed word changes its lane).
+void npsh_digest_words(uint64_t lanes[8], const uint32_t *words, long n);
+
 /// Sends `sig` to the process group `pgid`.
 int npsh_kill_group(int pgid, int sig);
 

@@ -54,9 +54,10 @@ final class InputBatch: @unchecked Sendable {
 
     deinit { counts.deallocate() }
 
-    /// Fills the batch with `items[indices]`: one-hot ops, adjacency, vertex counts and the
-    /// flat [ops ‖ upper triangle] vector.
-    func fill<T: GraphWritable>(_ items: [T], _ indices: ArraySlice<Int>) {
+    /// Fills the batch with `items[indices]`: one-hot ops, adjacency, vertex counts and, unless
+    /// `flat` is false (the GCN's structured inference, which never reads it), the flat
+    /// [ops ‖ upper triangle] vector.
+    func fill<T: GraphWritable>(_ items: [T], _ indices: ArraySlice<Int>, flat writeFlat: Bool = true) {
         precondition(indices.count <= capacity)
         size = indices.count
         let V = vertices, F = opKinds, W = flatWidth
@@ -65,6 +66,7 @@ final class InputBatch: @unchecked Sendable {
         for (b, i) in indices.enumerated() {
             let o = ops.pointer + b * V * F, a = adjacency.pointer + b * V * V, f = flat.pointer + b * W
             counts[b] = Int32(items[i].writeGraph(ops: o, adjacency: a, vertices: V, opKinds: F))
+            guard writeFlat else { continue }
             for k in 0..<(V * F) { f[k] = o[k] }
             var t = V * F
             for r in 0..<V {

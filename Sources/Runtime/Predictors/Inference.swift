@@ -124,7 +124,7 @@ enum StructuredInference {
                 keys.lastIDs.withUnsafeBufferPointer { ids in
                     for k in stride(from: w, to: batches, by: workers) {
                         let lo = k * cellBatch, hi = min(n, lo + cellBatch), B = hi - lo
-                        batch.fill(cells, members[lo..<hi])
+                        batch.fill(cells, members[lo..<hi], flat: false)
                         var u = 0
                         for b in 0..<B {
                             let row = ids.baseAddress! + rows[lo + b] * V
@@ -189,7 +189,7 @@ final class StructureCache: @unchecked Sendable {
         return id.base == base || StructureCache.equal(kept, cells)
     }
 
-    func analysis<T: GraphWritable>(of cells: [T], shape: NetworkShape, maxRows: Int,
+    func analysis<T: GraphWritable & Sendable>(of cells: [T], shape: NetworkShape, maxRows: Int,
                                     compute: () -> [StructuredInference.Chunk]) -> [StructuredInference.Chunk] {
         let base = cells.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
         return lock.sync {
@@ -212,6 +212,7 @@ final class StructureCache: @unchecked Sendable {
                     lastSource = "computed"
                     try? makeDirectory(folder)
                     try? StructureFile.write(fresh, shape: shape, cells: cells.count, maxRows: maxRows, to: file)
+                    StructureFile.removeOlderVersions(in: folder)
                 }
             } else {
                 fresh = compute()
@@ -271,34 +272,53 @@ extension Predictor {
 /// so a file is only ever read for the graphs it was made from; one that fails any check
 /// (size, header, CRC) is not used (and is rewritten).
 enum StructureFile {
-    static let version: UInt64 = 1
+    /// 2: the name's digest from eight chains (version 1's was two serial chains, 5× slower).
+    static let version: UInt64 = 2
     static let magic = Array("NPSHSTRC".utf8)
 
     /// The file's name: the digest of the graphs and the shape's parts the analysis depends on.
-    static func name<T: GraphWritable>(_ cells: [T], shape: NetworkShape, maxRows: Int) -> String {
+    /// The cells go in two fixed halves (whole blocks of 1,024, one per thread); each half's
+    /// words — each block's vertex counts, op rows and adjacency, as their bits — go to eight
+    /// independent chains (npsh_digest_words), and the sixteen are folded into 128 bits. The
+    /// split does not depend on the thread count, so neither does the name.
+    static func name<T: GraphWritable & Sendable>(_ cells: [T], shape: NetworkShape, maxRows: Int) -> String {
         let V = shape.vertices, F = shape.opKinds, block = 1024
-        let batch = InputBatch(capacity: block, vertices: V, opKinds: F)
-        var a: UInt64 = 0x243F_6A88_85A3_08D3, b: UInt64 = 0x1319_8A2E_0370_7344
-        var start = 0
-        while start < cells.count {
-            let m = min(block, cells.count - start)
-            batch.fill(cells, ArraySlice(start..<(start + m)))
-            for c in 0..<m {
-                let w = UInt64(UInt32(bitPattern: batch.counts[c]))
-                a = (a ^ w) &* 0xff51_afd7_ed55_8ccd; b = (b &+ w) &* 0xc4ce_b9fe_1a85_ec53
-            }
-            for buffer in [batch.ops.pointer, batch.adjacency.pointer] {
-                let n = m * V * (buffer == batch.ops.pointer ? F : V)
-                for i in 0..<n {
-                    let w = UInt64(buffer[i].bitPattern)
-                    a = (a ^ w) &* 0xff51_afd7_ed55_8ccd; a ^= a >> 31
-                    b = (b &+ w) &* 0xc4ce_b9fe_1a85_ec53; b ^= b >> 29
+        let blocks = (cells.count + block - 1) / block, middle = (blocks + 1) / 2 * block
+        let halves: [[UInt64]] = parallelChunks(2) { h in
+            let batch = InputBatch(capacity: block, vertices: V, opKinds: F)
+            var lanes = (0..<8).map { UInt64(8 * h + $0) &* 0x9E37_79B9_7F4A_7C15 ^ 0x243F_6A88_85A3_08D3 }
+            var start = h == 0 ? 0 : min(middle, cells.count)
+            let end = h == 0 ? min(middle, cells.count) : cells.count
+            lanes.withUnsafeMutableBufferPointer { l in
+                while start < end {
+                    let m = min(block, end - start)
+                    batch.fill(cells, ArraySlice(start..<(start + m)), flat: false)
+                    batch.counts.withMemoryRebound(to: UInt32.self, capacity: m) { npsh_digest_words(l.baseAddress!, $0, m) }
+                    batch.ops.pointer.withMemoryRebound(to: UInt32.self, capacity: m * V * F) { npsh_digest_words(l.baseAddress!, $0, m * V * F) }
+                    batch.adjacency.pointer.withMemoryRebound(to: UInt32.self, capacity: m * V * V) {
+                        npsh_digest_words(l.baseAddress!, $0, m * V * V)
+                    }
+                    start += m
                 }
             }
-            start += m
+            return lanes
+        }
+        var a: UInt64 = 0x243F_6A88_85A3_08D3, b: UInt64 = 0x1319_8A2E_0370_7344
+        for x in halves[0] + halves[1] {
+            a = (a ^ x) &* 0xff51_afd7_ed55_8ccd; a ^= a >> 31
+            b = (b &+ x) &* 0xc4ce_b9fe_1a85_ec53; b ^= b >> 29
         }
         func hex(_ x: UInt64) -> String { let h = String(x, radix: 16); return String(repeating: "0", count: 16 - h.count) + h }
         return "structure-v\(version)-\(hex(a))\(hex(b))-n\(cells.count)-L\(shape.layers)-V\(V)-F\(F)-R\(maxRows).bin"
+    }
+
+    /// Deletes analyses an earlier version of npsh wrote to `folder` (this version never reads
+    /// them; NAS-Bench-101's is 74 MB).
+    static func removeOlderVersions(in folder: String) {
+        for name in directoryEntries(folder) where name.hasPrefix("structure-v") && name.hasSuffix(".bin") {
+            let digits = name.dropFirst("structure-v".count).prefix { $0.isNumber }
+            if let v = UInt64(digits), v < version { try? removeTree("\(folder)/\(name)") }
+        }
     }
 
     static func write(_ chunks: [StructuredInference.Chunk], shape: NetworkShape, cells: Int, maxRows: Int, to path: String) throws {
@@ -504,7 +524,7 @@ final class KeyedLevels {
             while end < indices.count {
                 let m = min(block, indices.count - end)
                 if end > start && levels[L - 1].count + m * V > maxLastRows { break }
-                batch.fill(cells, indices[end..<(end + m)])
+                batch.fill(cells, indices[end..<(end + m)], flat: false)
                 normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: m, vertices: V, forward: af.pointer, backward: ab.pointer)
                 for l in 0..<L {
                     let here = ids + l * block * V, below = ids + (l - 1) * block * V

@@ -1,6 +1,11 @@
-// CRC-32C (Castagnoli), slicing-by-8, as TFRecord framing uses it.
+import CKernels
+
+// CRC-32C (Castagnoli), as TFRecord framing uses it: the SSE4.2 instruction where the CPU has
+// it (CKernels' npsh_crc32c, ~10× faster), else slicing-by-8 — the same values.
 
 enum CRC32C {
+    private static let hardware = npsh_crc32c_available() != 0
+
     private static let tables: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 8 * 256)
         for i in 0..<256 {
@@ -14,8 +19,13 @@ enum CRC32C {
         return t
     }()
 
-    /// The CRC-32C of `count` bytes at `data`.
+    /// The CRC-32C of `count` bytes at `data`, continuing from `seed` (a CRC so far).
     static func checksum(_ data: UnsafeRawPointer, count: Int, seed: UInt32 = 0) -> UInt32 {
+        hardware ? npsh_crc32c(seed, data, count) : software(data, count: count, seed: seed)
+    }
+
+    /// The table-driven form (slicing-by-8), for CPUs without the instruction and for tests.
+    static func software(_ data: UnsafeRawPointer, count: Int, seed: UInt32 = 0) -> UInt32 {
         tables.withUnsafeBufferPointer { T in
             var crc = ~seed
             var p = data

@@ -129,17 +129,23 @@ public func makeTemporaryDirectory(prefix: String = "npsh") -> String {
     }
 }
 
+/// The names in a folder (not "." or ".."), or none when it cannot be read.
+func directoryEntries(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
 /// Removes a file or a folder and everything in it.
 func removeTree(_ path: String) throws {
     guard let st = fileStatus(path) else { return }
-    if st.isDirectory, let d = opendir(path) {
-        var names: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(d)
-        for n in names { try removeTree(path + "/" + n) }
+    if st.isDirectory {
+        for n in directoryEntries(path) { try removeTree(path + "/" + n) }
         rmdir(path)
     } else {
         unlink(path)
