@@ -155,7 +155,7 @@ final class InferenceTests: XCTestCase {
         let folder = makeTemporaryDirectory(prefix: "npsh-structure-test")
         StructureCache.shared.clear()
         StructureCache.shared.directory = folder
-        defer { StructureCache.shared.directory = nil; StructureCache.shared.clear() }
+        defer { StructureCache.shared.directory = nil; StructureCache.shared.clear(); try? removeTree(folder) }
         let cells = Array(Space.catalog.cells[1000..<7000])
         let shape = NetworkShape(kind: .gcn, layers: 3, dim: 12, fc: [6], dropout: 0)
         let params = parameters(shape, seed: 8), idx = Array(cells.indices)
