@@ -62,8 +62,11 @@ public enum PredictorBenchmark {
         let denseFlops = Double(flopsPerCell(config.shape)) * 423_624
         let predictFlops = Double(structuredFlops(config.shape, cells: 423_624, levelRows: levelRows))
         var refFit = recordedFit, refPredict = recordedPredict
-        var source = "recorded (the faster of two PyTorch 2.13 CPU ports, 2 threads, measured by this benchmark)"
+        var source = "not measured now (no torch): the faster port's times as this benchmark recorded them on another machine, "
+            + "shown without ratios (only a reference measured in the same run is compared)"
+        var measured = false
         if let python, let ports = runReference(python) {
+            measured = true
             refFit = min(ports.fit, ports.plainFit)
             refPredict = min(ports.predict, ports.plainPredict)
             source = "measured now (\(python)): npsh's math ported fit \(fmt(ports.fit, 1)) s, predict \(fmt(ports.predict, 1)) s; "
@@ -72,12 +75,12 @@ public enum PredictorBenchmark {
         report("PyTorch reference: \(source)\n\n")
         let fitFloor = fitFlops / (2 * peak * 1e9), predictFloor = predictFlops / (2 * peak * 1e9)
         report("task                          npsh s   floor s   of peak   goal            PyTorch s   npsh ×\n")
-        report(row("fit N=172, 300 epochs, D=144", fit, floor: fitFloor, goal: "≥ 60 % of peak", met: fitFloor / fit >= fitShareGoal, reference: refFit))
-        report(row("  the same fit on one thread", fitOne, floor: 2 * fitFloor, goal: "", met: nil, reference: refFit))
-        report(row("predict 423,624 cells", predict, floor: predictFloor, goal: "≤ \(fmt(predictGoal, 1)) s", met: predict <= predictGoal, reference: refPredict))
+        report(row("fit N=172, 300 epochs, D=144", fit, floor: fitFloor, goal: "≥ 60 % of peak", met: fitFloor / fit >= fitShareGoal, reference: refFit, measured: measured))
+        report(row("  the same fit on one thread", fitOne, floor: 2 * fitFloor, goal: "", met: nil, reference: refFit, measured: measured))
+        report(row("predict 423,624 cells", predict, floor: predictFloor, goal: "≤ \(fmt(predictGoal, 1)) s", met: predict <= predictGoal, reference: refPredict, measured: measured))
         report(row("  again in the session", predictAgain, floor: predictFloor, goal: "≤ \(fmt(predictGoal, 1)) s", met: predictAgain <= predictGoal,
-                   reference: refPredict))
-        report(row("  the first ever, analysing", predictFirst, floor: predictFloor, goal: "", met: nil, reference: refPredict))
+                   reference: refPredict, measured: measured))
+        report(row("  the first ever, analysing", predictFirst, floor: predictFloor, goal: "", met: nil, reference: refPredict, measured: measured))
         report("\n(floor: the task's FLOPs at two cores' sgemm peak, one core's for the one-thread fit; the one-thread fit gives the same weights, bit for bit.\n"
                + " A prediction of a space reads the analysis of its graphs that the first ever made — once per space and machine, kept in the cache\n"
                + " folder like the enumeration — and keeps it for the session; all three give the same predictions)\n")
@@ -114,10 +117,12 @@ public enum PredictorBenchmark {
         }
     }
 
-    static func row(_ task: String, _ s: Double, floor: Double, goal: String, met: Bool?, reference: Double) -> String {
+    /// A row of the table; the ratio to the reference only when it was `measured` in this run.
+    static func row(_ task: String, _ s: Double, floor: Double, goal: String, met: Bool?, reference: Double, measured: Bool) -> String {
         let status = met.map { $0 ? "met   " : "missed" } ?? ""
         return task.padding(30) + fmt(s, 2).leftPad(8) + fmt(floor, 2).leftPad(10) + (fmt(floor / s * 100, 0) + " %").leftPad(10)
-            + "   " + (goal.isEmpty ? "" : goal + " " + status).padding(22) + fmt(reference, 1).leftPad(6) + (fmt(reference / s, 1) + "×").leftPad(9) + "\n"
+            + "   " + (goal.isEmpty ? "" : goal + " " + status).padding(22) + fmt(reference, 1).leftPad(6)
+            + (measured ? fmt(reference / s, 1) + "×" : "—").leftPad(9) + "\n"
     }
 
     /// Multiply-adds ×2 of one cell's forward pass (dense products and propagation).
