@@ -180,11 +180,8 @@ public enum PredictorBenchmark {
         BLAS.useSingleThread()
         let (catalog, train, labels, config) = paperFit()
         let flops = Double(flopsPerCell(config.shape)) * 3 * 172 * 300
-        report("fit N=172, 300 epochs, D=144 (\(fmt(flops / 1e9, 0)) GFLOP), \(rounds) rounds: the sgemm peak, then the fit on two threads and on one\n")
-        report("round   peak GFLOP/s   two threads s   of 2 cores' peak   one thread s   of 1 core's peak\n")
-        var best = (peak: 0.0, two: Double.infinity, one: Double.infinity)
-        for r in 0..<rounds {
-            let peak = sgemmPeak()
+        try roundsTable("fit N=172, 300 epochs, D=144 (\(fmt(flops / 1e9, 0)) GFLOP)", what: "the fit", rounds: rounds, flops: flops,
+                        goal: "the two-thread fit at ≥ \(fmt(fitShareGoal * 100, 0)) % of two cores' peak", report: report) {
             let t0 = monotonicSeconds()
             let p2 = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: 2)
             let two = monotonicSeconds() - t0
@@ -192,15 +189,8 @@ public enum PredictorBenchmark {
             let p1 = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: 1)
             let one = monotonicSeconds() - t1
             precondition(p1.parameters == p2.parameters, "the fit's weights depend on the thread count")
-            best = (max(best.peak, peak), min(best.two, two), min(best.one, one))
-            report("\(r + 1)".leftPad(5) + fmt(peak, 1).leftPad(15) + fmt(two, 2).leftPad(16)
-                   + (fmt(flops / (2 * peak * 1e9) / two * 100, 0) + " %").leftPad(19) + fmt(one, 2).leftPad(15)
-                   + (fmt(flops / (peak * 1e9) / one * 100, 0) + " %").leftPad(19) + "\n")
+            return (two, one)
         }
-        report("best  " + fmt(best.peak, 1).leftPad(14) + fmt(best.two, 2).leftPad(16)
-               + (fmt(flops / (2 * best.peak * 1e9) / best.two * 100, 0) + " %").leftPad(19) + fmt(best.one, 2).leftPad(15)
-               + (fmt(flops / (best.peak * 1e9) / best.one * 100, 0) + " %").leftPad(19) + "\n")
-        report("goal: the two-thread fit at ≥ \(fmt(fitShareGoal * 100, 0)) % of two cores' peak\n")
     }
 
     /// Whole-space prediction alone, `rounds` times after one analysing prediction: each
@@ -210,16 +200,12 @@ public enum PredictorBenchmark {
         BLAS.useSingleThread()
         let (catalog, train, labels, config) = paperFit()
         let p = try Predictor.fit(config, cells: catalog.cells, indices: train, labels: labels, threads: defaultThreads)
-        let cache = StructureCache.shared
         let all = Array(catalog.cells.indices)
         let first = p.predict(cells: catalog.cells, indices: all, threads: defaultThreads)
-        guard let (levelRows, _) = cache.keptLevelRows() else { preconditionFailure("no analysis kept") }
+        guard let (levelRows, _) = StructureCache.shared.keptLevelRows() else { preconditionFailure("no analysis kept") }
         let flops = Double(structuredFlops(config.shape, cells: 423_624, levelRows: levelRows))
-        report("predict 423,624 cells (\(fmt(flops / 1e9, 0)) GFLOP; the analysis kept), \(rounds) rounds: the sgemm peak, then the prediction on two threads and on one\n")
-        report("round   peak GFLOP/s   two threads s   of 2 cores' peak   one thread s   of 1 core's peak\n")
-        var best = (peak: 0.0, two: Double.infinity, one: Double.infinity)
-        for r in 0..<rounds {
-            let peak = sgemmPeak()
+        roundsTable("predict 423,624 cells (\(fmt(flops / 1e9, 0)) GFLOP; the analysis kept)", what: "the prediction", rounds: rounds,
+                        flops: flops, goal: "the two-thread prediction in ≤ \(fmt(predictGoal, 1)) s", report: report) {
             let t0 = monotonicSeconds()
             let s2 = p.predict(cells: catalog.cells, indices: all, threads: 2)
             let two = monotonicSeconds() - t0
@@ -227,15 +213,30 @@ public enum PredictorBenchmark {
             let s1 = p.predict(cells: catalog.cells, indices: all, threads: 1)
             let one = monotonicSeconds() - t1
             precondition(s1 == first && s2 == first, "the predictions depend on the thread count or the round")
-            best = (max(best.peak, peak), min(best.two, two), min(best.one, one))
-            report("\(r + 1)".leftPad(5) + fmt(peak, 1).leftPad(15) + fmt(two, 2).leftPad(16)
-                   + (fmt(flops / (2 * peak * 1e9) / two * 100, 0) + " %").leftPad(19) + fmt(one, 2).leftPad(15)
-                   + (fmt(flops / (peak * 1e9) / one * 100, 0) + " %").leftPad(19) + "\n")
+            return (two, one)
         }
-        report("best  " + fmt(best.peak, 1).leftPad(14) + fmt(best.two, 2).leftPad(16)
-               + (fmt(flops / (2 * best.peak * 1e9) / best.two * 100, 0) + " %").leftPad(19) + fmt(best.one, 2).leftPad(15)
-               + (fmt(flops / (best.peak * 1e9) / best.one * 100, 0) + " %").leftPad(19) + "\n")
-        report("goal: the two-thread prediction in ≤ \(fmt(predictGoal, 1)) s\n")
+    }
+
+    /// `rounds` rounds of the sgemm peak then `round` (a task's seconds on two threads and on
+    /// one), each as a share of the peak measured just before it, and the best of each.
+    static func roundsTable(_ title: String, what: String, rounds: Int, flops: Double, goal: String, report: (String) -> Void,
+                            round: () throws -> (two: Double, one: Double)) rethrows {
+        report("\(title), \(rounds) rounds: the sgemm peak, then \(what) on two threads and on one\n")
+        report("round   peak GFLOP/s   two threads s   of 2 cores' peak   one thread s   of 1 core's peak\n")
+        func line(_ label: String, _ peak: Double, _ two: Double, _ one: Double) -> String {
+            label + fmt(peak, 1).leftPad(20 - label.count) + fmt(two, 2).leftPad(16)
+                + (fmt(flops / (2 * peak * 1e9) / two * 100, 0) + " %").leftPad(19) + fmt(one, 2).leftPad(15)
+                + (fmt(flops / (peak * 1e9) / one * 100, 0) + " %").leftPad(19) + "\n"
+        }
+        var best = (peak: 0.0, two: Double.infinity, one: Double.infinity)
+        for r in 0..<rounds {
+            let peak = sgemmPeak()
+            let (two, one) = try round()
+            best = (max(best.peak, peak), min(best.two, two), min(best.one, one))
+            report(line("\(r + 1)".leftPad(5), peak, two, one))
+        }
+        report(line("best  ", best.peak, best.two, best.one))
+        report("goal: \(goal)\n")
     }
 
     static func sgemmPeak() -> Double {
