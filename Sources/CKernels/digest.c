@@ -5,9 +5,10 @@
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 
-// Three streams over thirds of a long buffer hide the instruction's 3-cycle latency; they are
-// joined by shifting the first two through the bytes after them (crc32c_shift: multiplying by
-// x^(8·len) mod P, with a table of the 32 powers x^(2^k·8) built on first use).
+// Three streams, over the three 8 KiB lanes of each 24 KiB block, hide the instruction's
+// 3-cycle latency; they are joined by shifting the first two through the bytes after them
+// (crc32c_shift: multiplying by x^(8·len) mod P, from a table of the 64 powers x^(8·2^k)
+// built when the program loads). The tail goes through one stream.
 static uint32_t gf_multiply(uint32_t a, uint32_t b) {
     // Reflected multiplication modulo the Castagnoli polynomial (bit 31 is x⁰).
     uint32_t product = 0;

@@ -1,7 +1,7 @@
 import CKernels
 
 // CRC-32C (Castagnoli), as TFRecord framing uses it: the SSE4.2 instruction where the CPU has
-// it (CKernels' npsh_crc32c, ~10× faster), else slicing-by-8 — the same values.
+// it (CKernels' npsh_crc32c), else slicing-by-8 — the same values.
 
 enum CRC32C {
     private static let hardware = npsh_crc32c_available() != 0
