@@ -191,8 +191,8 @@ struct Benchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark", abstract: "Measures npsh's data paths (see scripts/bench).", shouldDisplay: false)
 
-    @ArgumentParser.Argument(help: "Which benchmark: io (or 'phase NAME', used by io itself).") var which: String = "io"
-    @ArgumentParser.Argument(help: "The phase, with 'phase'.") var phase: String?
+    @ArgumentParser.Argument(help: "Which benchmark: io, predictor, fit, predict or trainer (or 'phase NAME', used by io itself).") var which: String = "io"
+    @ArgumentParser.Argument(help: "With 'phase', the phase; with 'fit' or 'predict', the rounds (default 3); with 'predictor', a Python with torch; with 'trainer', the reference seconds.") var phase: String?
     @Option(help: "Folder for the generated files (default: a new temporary folder).") var dir: String?
 
     func run() throws {

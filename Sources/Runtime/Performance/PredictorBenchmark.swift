@@ -205,7 +205,7 @@ public enum PredictorBenchmark {
         guard let (levelRows, _) = StructureCache.shared.keptLevelRows() else { preconditionFailure("no analysis kept") }
         let flops = Double(structuredFlops(config.shape, cells: 423_624, levelRows: levelRows))
         roundsTable("predict 423,624 cells (\(fmt(flops / 1e9, 0)) GFLOP; the analysis kept)", what: "the prediction", rounds: rounds,
-                        flops: flops, goal: "the two-thread prediction in ≤ \(fmt(predictGoal, 1)) s", report: report) {
+                    flops: flops, goal: "the two-thread prediction in ≤ \(fmt(predictGoal, 1)) s", report: report) {
             let t0 = monotonicSeconds()
             let s2 = p.predict(cells: catalog.cells, indices: all, threads: 2)
             let two = monotonicSeconds() - t0
