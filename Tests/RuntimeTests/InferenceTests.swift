@@ -112,6 +112,65 @@ final class InferenceTests: XCTestCase {
         XCTAssertEqual(p.predict(cells: catalog.cells, indices: idx, threads: 1), structured)
     }
 
+    /// A cell's structured prediction has the same bits whatever is predicted with it: among
+    /// an eighth of the cells (the kept analysis of them all), or among 3,000 or 300 others in
+    /// another order (an analysis of their own), or alone — so neither its place in a batch of
+    /// the last pass nor the batch's size matters. FittedPredictor.top relies on it.
+    func testAPredictionDoesNotDependOnTheCellsBesideIt() throws {
+        let cells = Array(Space.catalog.cells[0..<40000])
+        var rng = RandomStream(seed: 35)
+        let idx = rng.distinct(30, from: cells.count)
+        let labels = idx.map { Double(Space.synthetic.budgets[0].run($0, 0).validationAccuracy) }
+        // The paper's widths, at which the head's OpenBLAS products take their largest kernels.
+        let p = try Predictor.fit(FitConfig(shape: NetworkShape(dim: 144, fc: [128]), epochs: 2, seed: 4), cells: cells, indices: idx, labels: labels)
+        let many = rng.distinct(cells.count / 8 + 1, from: cells.count)
+        let all = p.predict(cells: cells, indices: many, threads: 2)
+        for size in [3000, 300, 1] {
+            let picks = rng.distinct(size, from: many.count).reversed()
+            let alone = p.predictEachAlone(cells: cells, indices: picks.map { many[$0] }, threads: 2)
+            XCTAssertEqual(alone.map(\.bitPattern), picks.map { all[$0].bitPattern }, "\(size) cells")
+        }
+    }
+
+    /// The cascade's shortcut to its top k (regressor first, the classifier down its ranking)
+    /// picks what ranking `scores(…, top: k)` picks: with a k the first thousand settle, with
+    /// one that needs the second round, and with one no shortcut settles (more than the
+    /// accepted among the first 8,192). The classifier must matter for this to test anything:
+    /// it rejects some of the regressor's best and accepts some of the rest.
+    func testCascadeTopPicksWhatItsScoresRank() throws {
+        let catalog = Space.catalog
+        var rng = RandomStream(seed: 36)
+        let idx = rng.distinct(240, from: catalog.cells.count)
+        let labels = idx.map { Double(Space.synthetic.budgets[0].run($0, 0).validationAccuracy) }
+        let median = labels.sorted()[labels.count / 2]
+        let config = FitConfig(shape: NetworkShape(dim: 16, fc: [12]), epochs: 20, seed: 6)
+        var classifier = config
+        classifier.shape.output = .sigmoid
+        classifier.loss = .bce
+        classifier.learningRate = 2e-3
+        classifier.seed = 7
+        let cascade = try FittedPredictor.fitTwoStage(regressor: config, classifier: classifier, threshold: median, cells: catalog.cells,
+                                                      indices: idx, labels: labels, threads: 2)
+        let candidates = rng.distinct(30_000, from: catalog.cells.count)
+        let hashes = catalog.hashes
+        let key = { (i: Int) in hashes[candidates[i]] }
+        guard case .twoStage(_, let regressor, _) = cascade else { return XCTFail("not a cascade") }
+        let accepted = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2).accepted!
+        let fraction = Double(accepted.filter { $0 }.count) / Double(candidates.count)
+        XCTAssertGreaterThan(fraction, 0.05)
+        XCTAssertLessThan(fraction, 0.95)
+        let byRegressor = Search.topIndices(regressor.predict(cells: catalog.cells, indices: candidates, threads: 2), k: 1024,
+                                            lowerIsBetter: false, key: key)
+        XCTAssertTrue(byRegressor.contains { !accepted[$0] }, "the classifier rejects some of the regressor's best")
+        let acceptedNear = byRegressor.filter { accepted[$0] }.count
+        for k in [5, acceptedNear + 3, 9000, accepted.filter { $0 }.count + 10] {
+            let scores = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2, top: k).scores
+            let expected = Search.topIndices(scores, k: k, lowerIsBetter: false, key: key)
+            XCTAssertEqual(cascade.top(k, cells: catalog.cells, indices: candidates, threads: 2, lowerIsBetter: false, key: key), expected,
+                           "k = \(k)")
+        }
+    }
+
     /// The interner: ids in order of first appearance, equal keys one id, keys of any length
     /// kept intact through growth; sealing keeps them readable.
     func testKeyInterner() {

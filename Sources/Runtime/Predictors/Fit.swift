@@ -424,6 +424,15 @@ public final class Predictor: Sendable {
         }
     }
 
+    /// Predictions for `cells[indices]` that are each the cell's own: for a GCN the
+    /// structured path whatever the count, so each has the bits `predict` gives that cell
+    /// among `StructuredInference.minimumCells` or more; other kinds as `predict`.
+    func predictEachAlone<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = defaultThreads) -> [Double] {
+        guard config.shape.kind == .gcn, !indices.isEmpty else { return predict(cells: cells, indices: indices, threads: threads) }
+        return StructuredInference.outputs(shape: config.shape, params: parameters, cells: cells, indices: indices, threads: threads)
+            .map { read($0) }
+    }
+
     /// Predictions for `cells[indices]`, streamed in batches over `threads` threads. Batch
     /// boundaries are fixed by position (batch k holds indices k·batchSize ..< (k+1)·batchSize)
     /// and batches are dealt to threads, so the result is bit-identical for any thread count.

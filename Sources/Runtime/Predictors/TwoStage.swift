@@ -79,6 +79,39 @@ public enum FittedPredictor: Sendable {
         }
     }
 
+    /// The positions in `indices` of the k best candidates, best first, ties by `key`: what
+    /// `Search.topIndices` picks from `scores(…, top: k)`. The GCN cascade (higher is better)
+    /// gets there with less work: it ranks every candidate by the regressor and asks the
+    /// classifier only about the best-ranked, a thousand or so, until k are accepted — the
+    /// same picks, because a GCN's structured prediction of a cell has the same bits whatever
+    /// is predicted with it (InferenceTests). A search predicts the whole space once per run
+    /// this way instead of once and two-thirds. Whatever the shortcut cannot settle (fewer
+    /// than k accepted among the first 8,192, a pick's value not finite) takes `scores`.
+    public func top<T: GraphWritable & Sendable>(_ k: Int, cells: [T], indices: [Int], threads: Int = defaultThreads, lowerIsBetter: Bool,
+                                                key: (Int) -> Digest128) -> [Int] {
+        func full() -> [Int] {
+            Search.topIndices(scores(cells: cells, indices: indices, threads: threads, top: k).scores, k: k, lowerIsBetter: lowerIsBetter, key: key)
+        }
+        guard case .twoStage(let c, let r, _) = self, k > 0, !lowerIsBetter, indices.count >= StructuredInference.minimumCells,
+              c.config.shape.kind == .gcn, r.config.shape.kind == .gcn
+        else { return full() }
+        let values = r.predict(cells: cells, indices: indices, threads: threads)
+        var picked: [Int] = [], checked = 0
+        for depth in [max(4 * k, 1024), 8192] where depth < indices.count {
+            let ranked = Search.topIndices(values, k: depth, lowerIsBetter: false, key: key)
+            let fresh = Array(ranked[min(checked, ranked.count)...])
+            let probabilities = c.predictEachAlone(cells: cells, indices: fresh.map { indices[$0] }, threads: threads)
+            for (i, p) in zip(fresh, probabilities) where p >= 0.5 {
+                guard values[i].isFinite else { return full() }
+                picked.append(i)
+                if picked.count == k { return picked }
+            }
+            checked = ranked.count
+            if ranked.count < depth { break }
+        }
+        return full()
+    }
+
     /// The regression value (two-stage: the regressor's, for every architecture).
     public func values<T: GraphWritable & Sendable>(cells: [T], indices: [Int], threads: Int = defaultThreads) -> [Double] {
         switch self {

@@ -244,10 +244,9 @@ public enum Search {
                 fitted = try FittedPredictor.fit(reg, cells: archs, indices: fitIndices, labels: labels, threads: 1)
             }
             // The two-stage regressor ranks only what the classifier accepts, unless too few are.
-            let scores = fitted.scores(cells: archs, indices: rest, threads: 1, top: c.k).scores
             let space = p.space
             let hashes = p.candidates.entries.map(\.hash)
-            let top = topIndices(scores, k: c.k, lowerIsBetter: space.lowerIsBetter) { hashes[rest[$0]] }
+            let top = fitted.top(c.k, cells: archs, indices: rest, threads: 1, lowerIsBetter: space.lowerIsBetter) { hashes[rest[$0]] }
             let second = try p.trainer.train(top.map { rest[$0] }, epochs: nil, rng: &train)
             trace.follow(obs + second, space: space, candidates: p.candidates)
         case .evolve(let c, let evolution):
