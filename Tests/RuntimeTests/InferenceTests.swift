@@ -151,23 +151,28 @@ final class InferenceTests: XCTestCase {
         classifier.seed = 7
         let cascade = try FittedPredictor.fitTwoStage(regressor: config, classifier: classifier, threshold: median, cells: catalog.cells,
                                                       indices: idx, labels: labels, threads: 2)
-        let candidates = rng.distinct(30_000, from: catalog.cells.count)
         let hashes = catalog.hashes
-        let key = { (i: Int) in hashes[candidates[i]] }
         guard case .twoStage(_, let regressor, _) = cascade else { return XCTFail("not a cascade") }
-        let accepted = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2).accepted!
-        let fraction = Double(accepted.filter { $0 }.count) / Double(candidates.count)
-        XCTAssertGreaterThan(fraction, 0.05)
-        XCTAssertLessThan(fraction, 0.95)
-        let byRegressor = Search.topIndices(regressor.predict(cells: catalog.cells, indices: candidates, threads: 2), k: 1024,
-                                            lowerIsBetter: false, key: key)
-        XCTAssertTrue(byRegressor.contains { !accepted[$0] }, "the classifier rejects some of the regressor's best")
-        let acceptedNear = byRegressor.filter { accepted[$0] }.count
-        for k in [5, acceptedNear + 3, 9000, accepted.filter { $0 }.count + 10] {
-            let scores = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2, top: k).scores
-            let expected = Search.topIndices(scores, k: k, lowerIsBetter: false, key: key)
-            XCTAssertEqual(cascade.top(k, cells: catalog.cells, indices: candidates, threads: 2, lowerIsBetter: false, key: key), expected,
-                           "k = \(k)")
+        // 6,000 candidates: fewer accepted than the structured path's minimum, which the
+        // cascade's regressor then predicts alone, as `top` does.
+        for count in [30_000, 6000] {
+            let candidates = rng.distinct(count, from: catalog.cells.count)
+            let key = { (i: Int) in hashes[candidates[i]] }
+            let accepted = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2).accepted!
+            let fraction = Double(accepted.filter { $0 }.count) / Double(candidates.count)
+            XCTAssertGreaterThan(fraction, 0.05)
+            XCTAssertLessThan(fraction, 0.95)
+            if count == 6000 { XCTAssertLessThan(accepted.filter { $0 }.count, StructuredInference.minimumCells) }
+            let byRegressor = Search.topIndices(regressor.predict(cells: catalog.cells, indices: candidates, threads: 2), k: 1024,
+                                                lowerIsBetter: false, key: key)
+            XCTAssertTrue(byRegressor.contains { !accepted[$0] }, "the classifier rejects some of the regressor's best")
+            let acceptedNear = byRegressor.filter { accepted[$0] }.count
+            for k in [5, acceptedNear + 3, 9000, accepted.filter { $0 }.count + 10] where k <= count {
+                let scores = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2, top: k).scores
+                let expected = Search.topIndices(scores, k: k, lowerIsBetter: false, key: key)
+                XCTAssertEqual(cascade.top(k, cells: catalog.cells, indices: candidates, threads: 2, lowerIsBetter: false, key: key),
+                               expected, "\(count) candidates, k = \(k)")
+            }
         }
     }
 

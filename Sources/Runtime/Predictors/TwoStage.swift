@@ -69,7 +69,9 @@ public enum FittedPredictor: Sendable {
             let accepted = prob.map { $0 >= 0.5 }
             let chosen = accepted.indices.filter { accepted[$0] }
             if let k = top, chosen.count >= k {
-                let values = r.predict(cells: cells, indices: chosen.map { indices[$0] }, threads: threads)
+                // Each value the regressor's own for its cell, however few are accepted: the
+                // value `top` ranks by.
+                let values = r.predictEachAlone(cells: cells, indices: chosen.map { indices[$0] }, threads: threads)
                 var s = [Double](repeating: -.infinity, count: indices.count)
                 for (j, a) in chosen.enumerated() { s[a] = values[j] }
                 return (s, accepted)
@@ -97,7 +99,9 @@ public enum FittedPredictor: Sendable {
         else { return full() }
         let values = r.predict(cells: cells, indices: indices, threads: threads)
         var picked: [Int] = [], checked = 0
-        for depth in [max(4 * k, 1024), 8192] where depth < indices.count {
+        // Two rounds at most, each ranking no more than 8,192 (the window's insertions grow
+        // with its square): four times K or a thousand, then 8,192.
+        for depth in [max(4 * k, 1024), 8192] where depth <= 8192 && depth > checked && depth < indices.count {
             let ranked = Search.topIndices(values, k: depth, lowerIsBetter: false, key: key)
             let fresh = Array(ranked[min(checked, ranked.count)...])
             let probabilities = c.predictEachAlone(cells: cells, indices: fresh.map { indices[$0] }, threads: threads)
