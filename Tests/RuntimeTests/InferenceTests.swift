@@ -159,15 +159,16 @@ final class InferenceTests: XCTestCase {
             let candidates = rng.distinct(count, from: catalog.cells.count)
             let key = { (i: Int) in hashes[candidates[i]] }
             let accepted = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2).accepted!
-            let fraction = Double(accepted.filter { $0 }.count) / Double(candidates.count)
+            let acceptedCount = accepted.filter { $0 }.count
+            let fraction = Double(acceptedCount) / Double(candidates.count)
             XCTAssertGreaterThan(fraction, 0.05)
             XCTAssertLessThan(fraction, 0.95)
-            if count == 6000 { XCTAssertLessThan(accepted.filter { $0 }.count, StructuredInference.minimumCells) }
+            if count == 6000 { XCTAssertLessThan(acceptedCount, StructuredInference.minimumCells) }
             let byRegressor = Search.topIndices(regressor.predict(cells: catalog.cells, indices: candidates, threads: 2), k: 1024,
                                                 lowerIsBetter: false, key: key)
             XCTAssertTrue(byRegressor.contains { !accepted[$0] }, "the classifier rejects some of the regressor's best")
             let acceptedNear = byRegressor.filter { accepted[$0] }.count
-            for k in [5, acceptedNear + 3, 9000, accepted.filter { $0 }.count + 10] where k <= count {
+            for k in [5, acceptedNear + 3, 9000, acceptedCount + 10] where k <= count {
                 let scores = cascade.scores(cells: catalog.cells, indices: candidates, threads: 2, top: k).scores
                 let expected = Search.topIndices(scores, k: k, lowerIsBetter: false, key: key)
                 XCTAssertEqual(cascade.top(k, cells: catalog.cells, indices: candidates, threads: 2, lowerIsBetter: false, key: key),

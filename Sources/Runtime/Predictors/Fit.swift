@@ -449,8 +449,7 @@ public final class Predictor: Sendable {
         // dominated Table I's many small predictions. The arithmetic depends only on each
         // batch's own size, so the bits are the same.
         if config.shape.kind == .gcn && n >= StructuredInference.minimumCells {
-            return StructuredInference.outputs(shape: config.shape, params: parameters, cells: cells, indices: indices, threads: threads)
-                .map { read($0) }
+            return predictEachAlone(cells: cells, indices: indices, threads: threads)
         }
         let capacity = min(batchSize, n)
         let parts: [[(Int, [Double])]] = parallelChunks(workers) { w in
