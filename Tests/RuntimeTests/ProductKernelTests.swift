@@ -16,6 +16,79 @@ final class ProductKernelTests: XCTestCase {
         (0..<n).map { _ in Float(rng.uniform() * 2 - 1) }
     }
 
+    /// The normalised adjacency as the GCN defines it: each row's entries summed as floats,
+    /// then each entry times the reciprocal of the sum (the Swift loop the C kernels replaced).
+    func referenceAdjacency(_ a: [Float], _ counts: [Int32], V: Int) -> (f: [Float], b: [Float]) {
+        var f = [Float](repeating: .nan, count: a.count), r = f
+        for b in 0..<counts.count {
+            let o = b * V * V, n = Int(counts[b])
+            for i in 0..<V {
+                var sf: Float = 0, sb: Float = 0
+                for j in 0..<V {
+                    let vf = (i < n && i == j) ? 1 : a[o + i * V + j], vb = (i < n && i == j) ? 1 : a[o + j * V + i]
+                    f[o + i * V + j] = vf; r[o + i * V + j] = vb
+                    sf += vf; sb += vb
+                }
+                let inf: Float = sf > 0 ? 1 / sf : 0, inb: Float = sb > 0 ? 1 / sb : 0
+                for j in 0..<V { f[o + i * V + j] *= inf; r[o + i * V + j] *= inb }
+            }
+        }
+        return (f, r)
+    }
+
+    /// Both C kernels (from dense matrices, and from the edge rows `writeEdges` gives, which
+    /// whole-space prediction uses) give the reference's bits for NAS-Bench-101 cells of
+    /// every size, ProxylessNAS chains, and user graphs with padding or cut to V vertices;
+    /// and the edge rows are the dense matrix's.
+    func testNormalizedAdjacencyFromMatricesAndEdgeRowsMatchesTheDefinition() throws {
+        var rng = RandomStream(seed: 5, path: ["adjacency"])
+        let catalog = Space.catalog
+        // A sample, and the first cell of each size (small cells are rare).
+        let sizes = (2...7).compactMap { n in catalog.cells.first { $0.vertices == n } }
+        let nb = (rng.distinct(3000, from: catalog.cells.count).map { catalog.cells[$0] } + sizes).map(Architecture.nb101)
+        XCTAssertEqual(Set(nb.map(\.vertices)).count, 6, "cells of 2 to 7 vertices")
+        let chain = try ProxylessArch(codes: [2] + [Int](repeating: 4, count: 20) + [5])
+        func graph(_ n: Int) -> Architecture {
+            let ops = (0..<n).map { _ in UInt8(rng.int(below: 4)) }
+            let edges = (0..<n).map { r -> UInt64 in
+                var e: UInt64 = 0
+                for c in (r + 1)..<max(r + 1, n) where rng.uniform() < 0.3 { e |= 1 << UInt64(c) }
+                return e
+            }
+            return .graph(LabeledGraph(ops: ops, edges: edges))
+        }
+        let cases: [(name: String, archs: [Architecture], V: Int, F: Int)] = [
+            ("nb101", nb, 7, 5), ("proxyless", [.proxyless(chain)], 26, 9),
+            ("graphs", (0..<200).map { graph(2 + $0 % 11) }, 9, 4),
+            ("graphs at 64", (0..<20).map { _ in graph(64) } + [graph(3)], 64, 4)]
+        for (name, archs, V, F) in cases {
+            let batch = InputBatch(capacity: archs.count, vertices: V, opKinds: F)
+            batch.fill(archs, ArraySlice(archs.indices), flat: false)
+            let dense = batch.adjacency.array, counts = Array(UnsafeBufferPointer(start: batch.counts, count: archs.count))
+            XCTAssertTrue(counts.contains { Int($0) < V }, "\(name): some graphs have padding vertices")
+            let (f, b) = referenceAdjacency(dense, counts, V: V)
+            let af = FloatBuffer(archs.count * V * V), ab = FloatBuffer(archs.count * V * V)
+            normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: archs.count, vertices: V, forward: af.pointer, backward: ab.pointer)
+            XCTAssertEqual(differing(af.array, f), 0, "\(name): forward from matrices")
+            XCTAssertEqual(differing(ab.array, b), 0, "\(name): backward from matrices")
+            var edges = [UInt64](repeating: 0xDEAD, count: archs.count * V), edgeCounts = [Int32](repeating: -1, count: archs.count)
+            for (k, a) in archs.enumerated() { edgeCounts[k] = edges.withUnsafeMutableBufferPointer { Int32(a.writeEdges($0.baseAddress! + k * V, vertices: V)) } }
+            XCTAssertEqual(edgeCounts, counts, name)
+            var mismatches = 0
+            for k in archs.indices {
+                for e in 0..<(V * V) {
+                    let bit: UInt64 = (edges[k * V + e / V] >> UInt64(e % V)) & 1
+                    if bit != UInt64(dense[k * V * V + e]) { mismatches += 1 }
+                }
+            }
+            XCTAssertEqual(mismatches, 0, "\(name): edge rows against the matrices")
+            af.zero(); ab.zero()
+            normalizedAdjacency(edges: edges, edgeCounts, batch: archs.count, vertices: V, forward: af.pointer, backward: ab.pointer)
+            XCTAssertEqual(differing(af.array, f), 0, "\(name): forward from edge rows")
+            XCTAssertEqual(differing(ab.array, b), 0, "\(name): backward from edge rows")
+        }
+    }
+
     func testProductsMatchTheScalarDefinitionForEveryShape() {
         var rng = RandomStream(seed: 11, path: ["gemm"])
         for (m, n, k) in [(1, 1, 1), (35, 288, 144), (35, 288, 5), (144, 288, 35), (35, 144, 288), (9, 17, 3), (13, 40, 7), (8, 33, 64),

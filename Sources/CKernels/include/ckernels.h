@@ -114,6 +114,12 @@ void npsh_bidirectional_layer_backward(const float *af, const float *ab, const f
 void npsh_gcn_rows_from_keys(const uint64_t *arena, const int64_t *offsets, const int32_t *which, long lo, long hi, const float *p,
                              long ldp, const float *bias, long D, float *h, float *scratch);
 
+/// The normalised adjacencies of B graphs of V ≤ 64 vertices (NormalizedAdjacency in Swift
+/// documents the formula): from edge rows (bit c of edges[b·V + i] for an edge i → c) or
+/// from dense 0/1 matrices (any nonzero entry an edge; the diagonal is set below counts[b]).
+void npsh_normalized_adjacency_edges(const uint64_t *edges, const int32_t *counts, long B, long V, float *af, float *ab);
+void npsh_normalized_adjacency(const float *adj, const int32_t *counts, long B, long V, float *af, float *ab);
+
 /// npsh_bidirectional_layer_inference's pooled form with each vertex's product row given by
 /// pointer: rows[b·V + j] is row j of graph b's P (2D wide), wherever it lies (a table of
 /// rows many graphs share, or the batch's own). Prefetches the next graph's rows.

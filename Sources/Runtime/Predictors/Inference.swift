@@ -120,7 +120,11 @@ enum StructuredInference {
             let own = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * V)
             defer { pointers.deallocate(); own.deallocate() }
             let h = FloatBuffer(capacity * V * din), product = FloatBuffer(capacity * V * 2 * D)
-            let batch = InputBatch(capacity: capacity, vertices: V, opKinds: shape.opKinds)
+            // Each batch's edge rows and vertex counts (its op rows are not needed: the ids say
+            // which product row each vertex reads).
+            let edges = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * V)
+            let counts = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+            defer { edges.deallocate(); counts.deallocate() }
             let scratch = FloatBuffer(2 * D)
             let table = UnsafePointer(tables.shared.pointer), ownRows = UnsafePointer(product.pointer)
             var out: [(Int, [Float])] = []
@@ -128,7 +132,7 @@ enum StructuredInference {
                 keys.lastIDs.withUnsafeBufferPointer { ids in
                     for k in stride(from: w, to: batches, by: workers) {
                         let lo = k * cellBatch, hi = min(n, lo + cellBatch), B = hi - lo
-                        batch.fill(cells, members[lo..<hi], flat: false)
+                        for b in 0..<B { counts[b] = Int32(cells[members[lo + b]].writeEdges(edges + b * V, vertices: V)) }
                         var u = 0
                         for b in 0..<B {
                             let row = ids.baseAddress! + rows[lo + b] * V
@@ -146,10 +150,9 @@ enum StructuredInference {
                         keys.multiply(level: L - 1, which: own, 0, u, below: tables.below.map { UnsafePointer($0.pointer) },
                                       params: p.baseAddress!, weights: body.weights, biases: body.biases, h: h.pointer, s: scratch.pointer,
                                       out: product.pointer)
-                        normalizedAdjacency(batch.adjacency.pointer, batch.counts, batch: B, vertices: V,
-                                            forward: af.pointer, backward: ab.pointer)
+                        normalizedAdjacency(edges: edges, counts, batch: B, vertices: V, forward: af.pointer, backward: ab.pointer)
                         npsh_bidirectional_layer_pooled_rows(af.pointer, ab.pointer, pointers, p.baseAddress! + body.biases[L - 1], B, V, D,
-                                                             net.pooled.pointer, batch.counts, scratch.pointer)
+                                                             net.pooled.pointer, counts, scratch.pointer)
                         let zs = net.head(p.baseAddress!, rows: B)
                         out.append((k, Array(UnsafeBufferPointer(start: zs, count: B))))
                     }

@@ -7,6 +7,9 @@ public protocol GraphWritable {
     /// Writes the one-hot ops (V×F) and adjacency (V×V) into zeroed buffers; returns the
     /// number of real vertices.
     func writeGraph(ops: UnsafeMutablePointer<Float>, adjacency: UnsafeMutablePointer<Float>, vertices V: Int, opKinds F: Int) -> Int
+    /// Writes the adjacency that `writeGraph` writes as V edge rows (bit c of rows[v] for an
+    /// edge v → c; rows past the real vertices zero); returns the number of real vertices.
+    func writeEdges(_ rows: UnsafeMutablePointer<UInt64>, vertices V: Int) -> Int
 }
 
 extension NB101Cell: GraphWritable {
@@ -16,6 +19,12 @@ extension NB101Cell: GraphWritable {
             o[v * F + opKind(v)] = 1
             for w in (v + 1)..<max(v + 1, vertices) where edge(v, w) { a[v * V + w] = 1 }
         }
+        return vertices
+    }
+
+    @inlinable
+    public func writeEdges(_ rows: UnsafeMutablePointer<UInt64>, vertices V: Int) -> Int {
+        for v in 0..<V { rows[v] = v < vertices ? (adjacency >> UInt64(v * 7)) & 0x7F : 0 }
         return vertices
     }
 }
@@ -113,6 +122,23 @@ public enum Architecture: Hashable, Sendable, GraphWritable {
                     row &= row - 1
                 }
             }
+            return n
+        }
+    }
+
+    @inlinable
+    public func writeEdges(_ rows: UnsafeMutablePointer<UInt64>, vertices V: Int) -> Int {
+        switch self {
+        case .nb101(let c):
+            return c.writeEdges(rows, vertices: V)
+        case .proxyless:
+            let n = ProxylessArch.graphVertices
+            for v in 0..<V { rows[v] = v < n - 1 ? 1 << UInt64(v + 1) : 0 }
+            return n
+        case .graph(let g):
+            let n = min(g.vertices, V)
+            let keep: UInt64 = n == 64 ? ~0 : (1 << UInt64(n)) - 1
+            for v in 0..<V { rows[v] = v < n ? g.edges[v] & keep : 0 }
             return n
         }
     }
