@@ -92,7 +92,8 @@ final class ProductKernelTests: XCTestCase {
     func testProductsMatchTheScalarDefinitionForEveryShape() {
         var rng = RandomStream(seed: 11, path: ["gemm"])
         for (m, n, k) in [(1, 1, 1), (35, 288, 144), (35, 288, 5), (144, 288, 35), (35, 144, 288), (9, 17, 3), (13, 40, 7), (8, 33, 64),
-                          (17, 15, 2), (70, 96, 48), (300, 70, 19), (257, 288, 144), (64, 33, 0)] {
+                          (17, 15, 2), (70, 96, 48), (300, 70, 19), (257, 288, 144), (64, 33, 0), (5, 50, 9), (3, 64, 4),
+                          (66, 128, 10), (80, 113, 6)] {
             for transposedA in [false, true] {
                 let a = values(m * k, &rng), b = values(k * n, &rng), c0 = values(m * n, &rng)
                 // A(i, k) at i·ais + k·aks: row-major m × k, or stored k × m.
