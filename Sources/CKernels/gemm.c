@@ -89,10 +89,11 @@ static NPSH_AVX512 void gemm_avx512(long M, long N, long K, const float *a, long
     // (K × 192 bytes, in L1) across all its row blocks, which hold at most 8 rows, as even as
     // they divide (35 rows: five of 7). Three vectors a row reuse each broadcast of A three
     // times: against strips of 32, the fit's products ran 3–7 % faster in cache, and 20 %
-    // for D = 144's dH = dP·Wᵀ, whose 144 columns left a strip of 16. Rows of A far apart (a tall row-major A, as in a
-    // whole-space prediction) are first copied block by block into k-major panels, so the
-    // kernel reads one stream instead of eight; a small A (a fit's 35 rows) stays in L1 as
-    // it is. Neither the order of the blocks nor the copies change any element's chain.
+    // for D = 144's dH = dP·Wᵀ, whose 144 columns left a strip of 16. Rows of A far apart
+    // (a tall row-major A, as in a whole-space prediction) are first copied block by block
+    // into k-major panels, so the kernel reads one stream instead of eight; a small A (a
+    // fit's 35 rows) stays in L1 as it is. Neither the order of the blocks nor the copies
+    // change any element's chain.
     float *panel = 0, *strip = 0;
     if (M >= 64 && ais != 1) {
         panel = malloc(sizeof(float) * (size_t)(M < 256 ? M : 256) * (size_t)(K > 0 ? K : 1));
