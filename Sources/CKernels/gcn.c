@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include "clones.h"
+#include "transpose16.h"
 
 // o[d] += w[j·stride] · x[j·ldx + d] for j = 0 … V−1 in order, d < D, skipping zero weights:
 // one direction of a propagation step for one vertex (stride 1: a row of A; stride V: a
@@ -153,13 +154,12 @@ static void adjacency_from_edges(const uint64_t *edges, long n, long V, float *f
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 // The same for V ≤ 16, each row one masked store (the scalar loop took about a twentieth
 // of a whole-space prediction's last pass).
 static __attribute__((target("avx512f"))) void adjacency_from_edges_avx512(const uint64_t *edges, long n, long V, float *f, float *r) {
     uint64_t fm[16], bm[16];
     edge_masks(edges, n, V, fm, bm);
-    __mmask16 row = (__mmask16)((1u << V) - 1);
+    __mmask16 row = npsh_lanes(V);
     for (long i = 0; i < V; i++) {
         __m512 vf = _mm512_maskz_mov_ps((__mmask16)fm[i], _mm512_set1_ps(reciprocal_count(fm[i])));
         __m512 vb = _mm512_maskz_mov_ps((__mmask16)bm[i], _mm512_set1_ps(reciprocal_count(bm[i])));
