@@ -198,7 +198,10 @@ public struct SlurmTask: Sendable, Equatable {
         let stopped = try Launcher(spec: spec, range: range).run(
             [job], willStart: { _, _ in }, finished: { _, _, outcome, seconds in result = (outcome, seconds) },
             stop: { Interrupt.isRequested })
-        guard !stopped, let (outcome, seconds) = result, outcome != .interrupted else { return 143 }
+        // scancel signals every process of the task at once: the trainer may end of the SIGTERM
+        // before the launcher sees this process's flag, and its outcome ("killed by signal 15")
+        // must not be written as the attempt's (asked again here, after the launcher returns).
+        guard !stopped, !Interrupt.isRequested, let (outcome, seconds) = result, outcome != .interrupted else { return 143 }
         try OutcomeFile.write(outcome, seconds: seconds, directory: directory, attempt: attempt)
         if case .success = outcome { return 0 }
         return 1
