@@ -244,7 +244,7 @@ public enum PredictorBenchmark {
     /// and on both cores at once — each core its own product, the two started together at a
     /// barrier, their FLOPs over the slower one's time — so "two cores' peak" is what the two
     /// cores do together, not twice one core's rate (a shared L3, a power budget or a
-    /// hypervisor could make them differ).
+    /// hypervisor could make them differ). Twice one core's when no second thread starts.
     static func sgemmPeaks() -> (one: Double, two: Double) {
         let n = 1024, flops = 2 * Double(n * n * n)
         let operands = (0..<2).map { _ in (a: FloatBuffer(n * n), b: FloatBuffer(n * n), c: FloatBuffer(n * n)) }
