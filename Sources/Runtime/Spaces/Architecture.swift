@@ -131,10 +131,8 @@ public enum Architecture: Hashable, Sendable, GraphWritable {
         switch self {
         case .nb101(let c):
             return c.writeEdges(rows, vertices: V)
-        case .proxyless:
-            let n = ProxylessArch.graphVertices
-            for v in 0..<V { rows[v] = v < n - 1 ? 1 << UInt64(v + 1) : 0 }
-            return n
+        case .proxyless(let p):
+            return p.writeEdges(rows, vertices: V)
         case .graph(let g):
             let n = min(g.vertices, V)
             let keep: UInt64 = n == 64 ? ~0 : (1 << UInt64(n)) - 1

@@ -78,4 +78,12 @@ public struct ProxylessArch: Hashable, Sendable, CustomStringConvertible {
         for v in 0..<(n - 1) { a[v * V + v + 1] = 1 }
         return n
     }
+
+    /// The chain `writeGraph` writes, as edge rows (bit v + 1 of row v; rows from n − 1 on zero).
+    @inlinable
+    public func writeEdges(_ rows: UnsafeMutablePointer<UInt64>, vertices V: Int) -> Int {
+        let n = Self.graphVertices
+        for v in 0..<V { rows[v] = v < n - 1 ? 1 << UInt64(v + 1) : 0 }
+        return n
+    }
 }
